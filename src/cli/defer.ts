@@ -1,0 +1,7 @@
+/** `supervisor-triggerer defer` (not implemented yet). */
+import { EXIT_USAGE, type CliIO } from './io.js';
+
+export async function run(_args: string[], io: CliIO): Promise<number> {
+  io.stderr('defer: not implemented yet\n');
+  return EXIT_USAGE;
+}

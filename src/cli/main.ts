@@ -1,0 +1,70 @@
+/** The `supervisor-triggerer` command: one program, subcommands loaded on demand. */
+import { pathToFileURL } from 'node:url';
+import { EXIT_FAILED, EXIT_USAGE, UsageError, type CliIO, type Subcommand } from './io.js';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
+  config: {
+    summary: 'validate, render, import job files; print the JSON Schema',
+    load: async () => (await import('./config.js')).run,
+  },
+  supervisor: {
+    summary: 'drive a supervisord: configure, start, start-programs, check, stop, ...',
+    load: async () => (await import('./supervisor.js')).run,
+  },
+  triggerer: {
+    summary: 'run the triggerer daemon',
+    load: async () => (await import('./triggerer.js')).run,
+  },
+  defer: {
+    summary: 'enqueue a trigger (optionally wait for its event)',
+    load: async () => (await import('./defer.js')).run,
+  },
+  status: {
+    summary: 'show triggers per endpoint and state',
+    load: async () => (await import('./status.js')).run,
+  },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: supervisor-triggerer <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'supervisor-triggerer <command> --help' for a command's options.\n`;
+}
+
+/** Runs the CLI and returns its exit code. */
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(usage());
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(`supervisor-triggerer: unknown command '${name}'\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await (
+      await command.load()
+    )(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`supervisor-triggerer ${name}: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr(`supervisor-triggerer ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILED;
+  }
+}
+
+function processIO(): CliIO {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.exitCode = await main(process.argv.slice(2));
+}
