@@ -1,7 +1,121 @@
-/** `supervisor-triggerer config` (not implemented yet). */
-import { EXIT_USAGE, type CliIO } from './io.js';
+/** `supervisor-triggerer config`: validate, render and import job files; print the JSON Schema. */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  ConfigError,
+  formatIssues,
+  importSupervisorConfig,
+  jobJsonSchema,
+  jobToYaml,
+  loadJobFiles,
+  renderIni,
+  resolveJob,
+  writeJobFiles,
+} from '../config/index.js';
+import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 
-export async function run(_args: string[], io: CliIO): Promise<number> {
-  io.stderr('config: not implemented yet\n');
-  return EXIT_USAGE;
+const USAGE = `usage: supervisor-triggerer config <subcommand>
+
+  validate FILE... [--set key.path=value]...   check job files; prints ok or one line per problem
+  render FILE... [--set key.path=value]... [--write]
+                                               print the filled supervisord.conf; --write also writes it,
+                                               the program folders and the state file into working_dir
+  import SUPERVISORD_CONF [--working-dir DIR]  print the equivalent job file (YAML)
+  schema                                       print the JSON Schema of the job file format
+`;
+
+async function loadAndResolve(files: string[], overrides: string[], io: CliIO) {
+  const job = await loadJobFiles(files, { overrides, env: io.env });
+  const resolved = await resolveJob(job, { env: io.env });
+  return { resolved, text: renderIni(resolved.supervisor) };
+}
+
+type Parsed = { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
+
+function parse(
+  args: string[],
+  extra: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>,
+): Parsed {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      options: { help: { type: 'boolean', short: 'h' }, ...extra },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+async function dispatch(sub: string | undefined, args: string[], io: CliIO): Promise<number> {
+  switch (sub) {
+    case 'validate':
+    case 'render': {
+      const { values, positionals } = parse(args, {
+        set: { type: 'string', multiple: true },
+        ...(sub === 'render' ? { write: { type: 'boolean' } } : {}),
+      });
+      if (values.help) return (io.stdout(USAGE), EXIT_OK);
+      if (positionals.length === 0) throw new UsageError(`${sub} needs at least one job file`);
+      const { resolved, text } = await loadAndResolve(
+        positionals,
+        (values.set as string[] | undefined) ?? [],
+        io,
+      );
+      if (sub === 'validate') {
+        io.stdout('ok\n');
+        return EXIT_OK;
+      }
+      if (values.write) await writeJobFiles(resolved);
+      io.stdout(text);
+      return EXIT_OK;
+    }
+    case 'import': {
+      const { values, positionals } = parse(args, { 'working-dir': { type: 'string' } });
+      if (values.help) return (io.stdout(USAGE), EXIT_OK);
+      if (positionals.length !== 1) throw new UsageError('import needs exactly one supervisord.conf');
+      const file = resolve(positionals[0]!);
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (error) {
+        throw new ConfigError([
+          { path: file, message: `cannot read: ${(error as NodeJS.ErrnoException).code}` },
+        ]);
+      }
+      const workingDir = (values['working-dir'] as string | undefined) ?? dirname(file);
+      io.stdout(jobToYaml(importSupervisorConfig(text, resolve(workingDir)), file));
+      return EXIT_OK;
+    }
+    case 'schema': {
+      const { values, positionals } = parse(args, {});
+      if (values.help) return (io.stdout(USAGE), EXIT_OK);
+      if (positionals.length) throw new UsageError('schema takes no arguments');
+      io.stdout(`${JSON.stringify(jobJsonSchema(), null, 2)}\n`);
+      return EXIT_OK;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      io.stdout(USAGE);
+      return sub === undefined ? 2 : EXIT_OK;
+    default:
+      throw new UsageError(`unknown subcommand '${sub}'\n${USAGE}`);
+  }
+}
+
+/** Runs `config <subcommand>`; configuration problems print one line each and exit 1. */
+export async function run(args: string[], io: CliIO): Promise<number> {
+  const [sub, ...rest] = args;
+  try {
+    return await dispatch(sub, rest, io);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.stderr(`${formatIssues(error.issues)}\n`);
+      return EXIT_FAILED;
+    }
+    throw error;
+  }
 }

@@ -1,0 +1,228 @@
+/**
+ * The convenience layer: from a minimal job (working_dir + programs) to a complete supervisord
+ * configuration. Fills only what the user left out, never overwrites. Generated values (an `auto`
+ * port, a random password) are read back from the job's state file, so every process that resolves
+ * the same job after it was configured gets the same endpoint and credentials.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
+import { ConfigError, issuesFromZod } from './errors.js';
+import { jobOptions, type JobConfig, type JobOptions } from './job.js';
+import { supervisorConfigSchema, type ProgramSection, type SupervisorConfig } from './sections.js';
+import { renderIni } from './ini.js';
+
+/** Name of the state file in the working dir that keeps generated values stable across processes. */
+export const STATE_FILE = '.supervisor-triggerer.json';
+/** Longest unix socket path the kernel accepts (sun_path is 108 bytes with the terminating NUL). */
+export const MAX_SOCKET_PATH = 107;
+/** Username filled in when the job gives none. */
+export const DEFAULT_USERNAME = 'supervisor';
+
+/** Program defaults, applied only where the user set nothing. */
+export const PROGRAM_DEFAULTS: Partial<ProgramSection> = {
+  autostart: false,
+  autorestart: false,
+  startsecs: 1,
+  exitcodes: [0],
+  stopsignal: 'TERM',
+  stopwaitsecs: 30,
+  stopasgroup: true,
+  killasgroup: true,
+};
+
+/** A job with everything filled in: what the lifecycle steps and the triggerer work from. */
+export interface ResolvedJob {
+  workingDir: string;
+  configPath: string;
+  /** The complete supervisord configuration (contains the password: do not log it). */
+  supervisor: SupervisorConfig;
+  /** How to reach the supervisord's XML-RPC interface. */
+  endpoint: SupervisorEndpoint;
+  /** Names of the `[program:x]` sections. */
+  programs: string[];
+  options: JobOptions;
+  /** `<working_dir>/.supervisor-triggerer.json`. */
+  statePath: string;
+  /** True when a port or password was generated now (not read from the state file): persist it. */
+  generated: boolean;
+}
+
+/** What the state file keeps. */
+interface JobState {
+  v: 1;
+  port?: number;
+  password?: string;
+}
+
+async function readState(path: string): Promise<JobState | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const state = JSON.parse(text) as JobState;
+    if (state?.v !== 1) throw new Error('unknown version');
+    return state;
+  } catch (error) {
+    throw new ConfigError([{ path: path, message: `unreadable job state (${(error as Error).message})` }]);
+  }
+}
+
+/** A TCP port on 127.0.0.1 that is free now (the OS picks it). */
+async function freeLoopbackPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', ok);
+  });
+  const address = server.address();
+  await new Promise<void>((ok) => server.close(() => ok()));
+  if (address === null || typeof address === 'string') throw new Error('no port assigned');
+  return address.port;
+}
+
+/** Splits supervisord's `host:port` / `*:port` / `port` into a host to connect to and a port. */
+function connectAddress(port: string | number): { host: string; port: number } {
+  const text = String(port).trim();
+  const colon = text.lastIndexOf(':');
+  const host = colon === -1 ? '' : text.slice(0, colon);
+  const connectHost = host === '' || host === '*' || host === '0.0.0.0' ? '127.0.0.1' : host;
+  return { host: connectHost, port: Number(colon === -1 ? text : text.slice(colon + 1)) };
+}
+
+/** Fills a job's supervisord configuration and works out its endpoint. */
+export async function resolveJob(
+  job: JobConfig,
+  options: { env?: NodeJS.ProcessEnv } = {},
+): Promise<ResolvedJob> {
+  void options.env; // reserved: environment-dependent defaults resolve here
+  const workingDir = resolve(job.working_dir);
+  const configPath = resolve(workingDir, job.config_path ?? 'supervisord.conf');
+  const statePath = join(workingDir, STATE_FILE);
+  const state = await readState(statePath);
+  let generated = false;
+
+  const supervisord = { ...job.supervisord };
+  supervisord.logfile ??= join(workingDir, 'supervisord.log');
+  supervisord.pidfile ??= join(workingDir, 'supervisord.pid');
+  supervisord.childlogdir ??= workingDir;
+
+  const program: Record<string, ProgramSection> = {};
+  for (const [name, section] of Object.entries(job.program ?? {})) {
+    const many = (section.numprocs ?? 1) > 1;
+    const suffix = many ? '-%(process_num)s' : '';
+    program[name] = {
+      ...PROGRAM_DEFAULTS,
+      directory: join(workingDir, name),
+      stdout_logfile: join(workingDir, name, `output${suffix}.log`),
+      ...(section.redirect_stderr ? {} : { stderr_logfile: join(workingDir, name, `error${suffix}.log`) }),
+      ...section,
+    };
+    // supervisord refuses stopasgroup=true with killasgroup=false; a user's stopasgroup=false keeps ours
+    if (section.killasgroup === false && section.stopasgroup === undefined) program[name].stopasgroup = false;
+  }
+
+  const rpcinterface = { ...job.rpcinterface };
+  rpcinterface.supervisor ??= {
+    'supervisor.rpcinterface_factory': 'supervisor.rpcinterface:make_main_rpcinterface',
+  };
+
+  const useInet = job.inet_http_server !== undefined && job.unix_http_server === undefined;
+  const server = useInet ? job.inet_http_server! : (job.unix_http_server ?? {});
+  const username = server.username ?? DEFAULT_USERNAME;
+  let password = server.password;
+  if (password === undefined) {
+    password = state?.password;
+    if (password === undefined) {
+      password = randomBytes(24).toString('base64url');
+      generated = true;
+    }
+  }
+
+  const supervisor: SupervisorConfig = { ...job, supervisord, rpcinterface, program } as SupervisorConfig;
+  // job-only keys are not supervisord options
+  for (const key of Object.keys(supervisor) as string[]) {
+    if (!(key in supervisorConfigSchema.shape)) delete (supervisor as Record<string, unknown>)[key];
+  }
+  let url: string;
+  let serverurl: string;
+  if (useInet) {
+    let port = job.inet_http_server!.port;
+    if (port === 'auto') {
+      let chosen = state?.port;
+      if (chosen === undefined) {
+        chosen = await freeLoopbackPort();
+        generated = true;
+      }
+      port = `127.0.0.1:${chosen}`;
+    }
+    const address = connectAddress(port);
+    url = `http://${address.host}:${address.port}/RPC2`;
+    serverurl = `http://${address.host}:${address.port}`;
+    supervisor.inet_http_server = { ...job.inet_http_server!, port, username, password };
+  } else {
+    const file = resolve(workingDir, job.unix_http_server?.file ?? 'supervisor.sock');
+    if (Buffer.byteLength(file) > MAX_SOCKET_PATH) {
+      throw new ConfigError([
+        {
+          path: 'unix_http_server.file',
+          message: `socket path ${file} is ${Buffer.byteLength(file)} bytes; unix sockets allow at most ${MAX_SOCKET_PATH} (use a shorter working_dir or set unix_http_server.file)`,
+        },
+      ]);
+    }
+    url = `unix://${file}`;
+    serverurl = url;
+    supervisor.unix_http_server = { chmod: '0700', ...job.unix_http_server, file, username, password };
+  }
+  supervisor.supervisorctl = { serverurl, username, password, ...job.supervisorctl };
+
+  const checked = supervisorConfigSchema.safeParse(supervisor);
+  if (!checked.success) throw new ConfigError(issuesFromZod(checked.error));
+
+  return {
+    workingDir,
+    configPath,
+    supervisor: checked.data,
+    endpoint: { url, username, password },
+    programs: Object.keys(program),
+    options: jobOptions(job),
+    statePath,
+    generated,
+  };
+}
+
+async function writePrivate(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, text, { mode: 0o600 });
+  await rename(temp, path);
+}
+
+/** Persists the generated port and password so later resolveJob calls on this job agree (mode 0600). */
+export async function writeJobState(resolved: ResolvedJob): Promise<void> {
+  const state: JobState = { v: 1 };
+  const inet = resolved.supervisor.inet_http_server;
+  if (inet && !resolved.endpoint.url.startsWith('unix:')) state.port = connectAddress(inet.port).port;
+  if (resolved.endpoint.password !== undefined) state.password = resolved.endpoint.password;
+  await writePrivate(resolved.statePath, `${JSON.stringify(state)}\n`);
+}
+
+/**
+ * Writes what supervisord needs to start from this job: the working dir, each program's directory,
+ * the config file (mode 0600, it holds the password) and the state file.
+ */
+export async function writeJobFiles(resolved: ResolvedJob): Promise<void> {
+  const configText = renderIni(resolved.supervisor);
+  await mkdir(resolved.workingDir, { recursive: true, mode: 0o700 });
+  for (const name of resolved.programs) {
+    await mkdir(join(resolved.workingDir, name), { recursive: true });
+  }
+  await writePrivate(resolved.configPath, configText);
+  await writeJobState(resolved);
+}

@@ -1,0 +1,30 @@
+/** Durations in job files: `30s`, `5m`, `8h`, `1h30m`, `250ms`, `2d`, ISO 8601 `PT5M`, or seconds. */
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses a duration into milliseconds; throws an Error saying what is accepted. */
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0)
+      throw new Error(`expected a non-negative duration, got ${value}`);
+    return Math.round(value * 1000);
+  }
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const iso =
+    /^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(
+      text,
+    );
+  if (iso && text.length > 1 && !/T$/i.test(text)) {
+    const [, d = '0', h = '0', m = '0', s = '0'] = iso;
+    return Math.round(
+      Number(d) * UNIT_MS.d! + Number(h) * UNIT_MS.h! + Number(m) * UNIT_MS.m! + Number(s) * 1000,
+    );
+  }
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/gi)];
+  const joined = parts.map((p) => p[0]).join('');
+  if (parts.length > 0 && joined.replace(/\s/g, '') === text.replace(/\s/g, '')) {
+    return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]!.toLowerCase()]!, 0));
+  }
+  throw new Error(`expected a duration like 30s, 5m, 8h, 1h30m, PT5M or a number of seconds, got '${value}'`);
+}

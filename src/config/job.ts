@@ -1,0 +1,136 @@
+/**
+ * The job file: supervisord sections plus where the job lives and how it is watched. Only
+ * `working_dir` and `program` are needed; the convenience layer (convenience.ts) fills the rest.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { inetHttpServerSection, supervisorSections, unixHttpServerSection } from './sections.js';
+import { expected, inetPort, int, text } from './values.js';
+
+/** A duration as written in a job file: `30s`, `5m`, `1h30m`, `PT5M`, or a number of seconds. */
+const duration = () =>
+  z
+    .union([z.number(), z.string()], { error: expected('expected a duration like 30s, 5m, 8h or PT5M') })
+    .superRefine((value, ctx) => {
+      try {
+        parseDuration(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    });
+
+const bool = () => z.boolean({ error: expected('expected true or false') });
+
+function validTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `[inet_http_server]` in a job: `port` may be `auto` (a free loopback port is chosen). */
+export const jobInetHttpServerSection = z.strictObject({
+  ...inetHttpServerSection.shape,
+  port: z.union([z.literal('auto'), inetPort()], {
+    error: expected('expected auto, host:port or a port number'),
+  }),
+});
+
+/** `[unix_http_server]` in a job: `file` defaults to `<working_dir>/supervisor.sock`. */
+export const jobUnixHttpServerSection = z.strictObject({
+  ...unixHttpServerSection.shape,
+  file: text().optional(),
+});
+
+/** The job options, as written. */
+export const jobOptionFields = {
+  /** How often the programs are checked. @default 5s */
+  check_interval: duration().optional(),
+  /** How long a check may go on before it fails. @default 8h */
+  check_timeout: duration().optional(),
+  /** Stop the job once it has run this long since its reference time. */
+  runtime: duration().optional(),
+  /** Stop the job at this wall-clock time of day (`17:30`, `17:30:00`), in `timezone`. */
+  endtime: z
+    .string({ error: expected('expected a time of day like 17:30') })
+    .regex(/^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/, {
+      error: expected('expected a time of day like 17:30 or 17:30:00'),
+    })
+    .optional(),
+  /** IANA time zone for `endtime`. @default the local time zone */
+  timezone: z
+    .string()
+    .refine(validTimeZone, { error: expected('expected an IANA time zone like Europe/Berlin or UTC') })
+    .optional(),
+  /** Stop after this many retriggers. */
+  maxretrigger: int(0).optional(),
+  /** Stop programs and supervisord when the job ends. @default true */
+  stop_on_exit: bool().optional(),
+  /** Remove the working directory when the job ends. @default true */
+  cleanup: bool().optional(),
+  /** Restart programs on the first run even if they are running. @default false */
+  restart_on_initial: bool().optional(),
+  /** Restart programs on every retrigger. @default false */
+  restart_on_retrigger: bool().optional(),
+};
+
+/** The job file format (username and password may each be left out: the convenience layer fills them). */
+export const jobSchema = z
+  .strictObject({
+    /** Directory for the config, logs, socket and state. Relative paths resolve against the process cwd. */
+    working_dir: text(),
+    /** Where supervisord.conf is written. @default <working_dir>/supervisord.conf */
+    config_path: text().optional(),
+    ...jobOptionFields,
+    ...supervisorSections(jobInetHttpServerSection),
+    unix_http_server: jobUnixHttpServerSection.optional(),
+  })
+  .superRefine((job, ctx) => {
+    const programs = Object.keys(job.program ?? {}).length + Object.keys(job['fcgi-program'] ?? {}).length;
+    if (programs === 0 && Object.keys(job.eventlistener ?? {}).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['program'], message: 'a job needs at least one program' });
+    }
+  });
+
+export type JobConfig = z.output<typeof jobSchema>;
+export type JobConfigInput = z.input<typeof jobSchema>;
+
+/** The job options with defaults applied and durations in milliseconds. */
+export interface JobOptions {
+  /** @default 5000 */
+  checkIntervalMs: number;
+  /** @default 28800000 (8h) */
+  checkTimeoutMs: number;
+  runtimeMs?: number;
+  /** Time of day `HH:MM` or `HH:MM:SS`. */
+  endtime?: string;
+  /** IANA zone for `endtime`; undefined means local time. */
+  timezone?: string;
+  maxretrigger?: number;
+  /** @default true */
+  stopOnExit: boolean;
+  /** @default true */
+  cleanup: boolean;
+  /** @default false */
+  restartOnInitial: boolean;
+  /** @default false */
+  restartOnRetrigger: boolean;
+}
+
+/** Applies the defaults to a job's options and converts durations to ms. */
+export function jobOptions(job: JobConfig): JobOptions {
+  return {
+    checkIntervalMs: parseDuration(job.check_interval ?? '5s'),
+    checkTimeoutMs: parseDuration(job.check_timeout ?? '8h'),
+    runtimeMs: job.runtime === undefined ? undefined : parseDuration(job.runtime),
+    endtime: job.endtime,
+    timezone: job.timezone,
+    maxretrigger: job.maxretrigger,
+    stopOnExit: job.stop_on_exit ?? true,
+    cleanup: job.cleanup ?? true,
+    restartOnInitial: job.restart_on_initial ?? false,
+    restartOnRetrigger: job.restart_on_retrigger ?? false,
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * The local lifecycle of a job's supervisord, one idempotent step each:
+ * configure → start → start-programs → check → stop-programs → stop → unconfigure, plus
+ * restart-programs and force-kill.
+ */
+export { configure, type ConfigureResult } from './configure.js';
+export { start, type StartResult } from './start.js';
+export {
+  startPrograms,
+  restartPrograms,
+  stopPrograms,
+  type StartProgramsOptions,
+  type ProgramsResult,
+} from './programs.js';
+export {
+  check,
+  formatCheckTable,
+  formatUptime,
+  type CheckMode,
+  type CheckOptions,
+  type CheckResult,
+  type ProgramRow,
+} from './check.js';
+export { stop, forceKill, type StopResult } from './stop.js';
+export { unconfigure, type UnconfigureResult } from './unconfigure.js';
+export { contextOf, readPidfile, type LifecycleOptions, type PidfileStatus } from './context.js';
+export { pidfilePath, logfilePath, type LifecycleJob } from './job.js';
+export { CommandNotFound, type SupervisorHost, type HostProcess, type CommandResult } from './host.js';
+export * from './errors.js';

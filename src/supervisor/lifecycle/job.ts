@@ -1,0 +1,74 @@
+/**
+ * What the lifecycle reads from a resolved job (`ResolvedJob` from src/config satisfies it), and the
+ * paths and facts derived from it in one place.
+ */
+import { dirname, join } from 'node:path';
+import type { SupervisorEndpoint } from '../endpoint.js';
+
+/** The part of a program section the lifecycle uses. */
+interface ProgramFacts {
+  exitcodes?: readonly number[];
+  stopwaitsecs?: number;
+  stdout_logfile?: string;
+  stderr_logfile?: string;
+  directory?: string;
+}
+
+/** The fields of a resolved job the lifecycle steps read. */
+export interface LifecycleJob {
+  workingDir: string;
+  configPath: string;
+  /** Where the job's generated values (password, auto port) are kept; removed by unconfigure. */
+  statePath?: string;
+  endpoint: SupervisorEndpoint;
+  supervisor: {
+    supervisord?: { pidfile?: string; logfile?: string; nodaemon?: boolean };
+    program?: Record<string, ProgramFacts>;
+  };
+}
+
+/** supervisord's pidfile: the one the config names, else supervisord's default relative to its cwd. */
+export function pidfilePath(job: LifecycleJob): string {
+  return job.supervisor.supervisord?.pidfile ?? join(job.workingDir, 'supervisord.pid');
+}
+
+/** supervisord's own log file, for error messages. */
+export function logfilePath(job: LifecycleJob): string {
+  return job.supervisor.supervisord?.logfile ?? join(job.workingDir, 'supervisord.log');
+}
+
+/** Records the sha256 of the config supervisord runs with, so `start` knows when to apply a change. */
+export function appliedConfigPath(job: LifecycleJob): string {
+  return `${job.configPath}.applied`;
+}
+
+/** Directories the programs' log files live in (values supervisord expands itself are skipped). */
+export function programLogDirs(job: LifecycleJob): string[] {
+  const dirs = new Set<string>();
+  for (const program of Object.values(job.supervisor.program ?? {})) {
+    for (const file of [program.stdout_logfile, program.stderr_logfile]) {
+      if (file === undefined || file.includes('%(') || !file.startsWith('/')) continue;
+      dirs.add(dirname(file));
+    }
+  }
+  return [...dirs];
+}
+
+/** Accepted exit codes of the program (or group) a process belongs to. @default [0] */
+export function exitCodesOf(job: LifecycleJob, group: string, name: string): readonly number[] {
+  const programs = job.supervisor.program ?? {};
+  return programs[group]?.exitcodes ?? programs[name]?.exitcodes ?? [0];
+}
+
+/** The longest `stopwaitsecs` of any program (supervisord's default is 10). */
+export function longestStopWaitSecs(job: LifecycleJob): number {
+  const waits = Object.values(job.supervisor.program ?? {}).map((p) => p.stopwaitsecs ?? 10);
+  return Math.max(10, ...waits);
+}
+
+/** Program working directories supervisord would fail to chdir into if missing. */
+export function programDirs(job: LifecycleJob): string[] {
+  return Object.values(job.supervisor.program ?? {})
+    .map((program) => program.directory)
+    .filter((dir): dir is string => dir !== undefined && dir.startsWith('/') && !dir.includes('%('));
+}

@@ -1,0 +1,93 @@
+import {
+  asyncScheduler,
+  catchError,
+  defer,
+  expand,
+  map,
+  of,
+  switchMap,
+  take,
+  throwIfEmpty,
+  timer,
+  type Observable,
+  type ObservableInput,
+} from 'rxjs';
+
+/** One poll's outcome: failures are values, so the stream itself never errors. */
+export type PollResult<T> =
+  | {
+      ok: true;
+      value: T;
+      /** When the poll finished (scheduler ms). */
+      at: number;
+      durationMs: number;
+    }
+  | {
+      ok: false;
+      error: unknown;
+      at: number;
+      durationMs: number;
+      /** Consecutive failures including this one. */
+      failures: number;
+      /** When the first of these consecutive failed polls started. */
+      failingSince: number;
+    };
+
+/** Options for {@link pollEvery}. */
+export interface PollEveryOptions {
+  /** Delay before the next attempt after `failures` consecutive failures. @default the interval */
+  backoff?: (failures: number) => number;
+}
+
+/**
+ * Calls `poll` now and then on every beat of `intervalMs`, one call at a time: a call slower than the
+ * interval skips the beats it overlapped instead of piling up calls. After a failure the next attempt
+ * comes after `backoff(failures)` instead. Never errors; each call becomes one {@link PollResult}.
+ *
+ * @example interval 3, poll takes 1 frame, second call fails, backoff 1:
+ * ```
+ * calls   a--b--c-d--
+ * output  -A--B!--C-D    (B! = { ok: false }, retried 1 frame after it failed)
+ * ```
+ * A poll taking 4 frames with interval 3: calls start at 0 and 6 (the beat at 3 is skipped).
+ */
+export function pollEvery<T>(
+  intervalMs: number,
+  poll: () => ObservableInput<T>,
+  { backoff = () => intervalMs }: PollEveryOptions = {},
+): Observable<PollResult<T>> {
+  if (!(intervalMs > 0)) throw new RangeError(`poll interval must be > 0 ms (got ${intervalMs})`);
+  return defer(() => {
+    let failures = 0;
+    let failingSince = 0;
+    const attempt = (): Observable<PollResult<T>> =>
+      defer(() => {
+        const start = asyncScheduler.now();
+        return defer(poll).pipe(
+          take(1),
+          throwIfEmpty(() => new Error('poll completed without a value')),
+          map((value): PollResult<T> => {
+            failures = 0;
+            const at = asyncScheduler.now();
+            return { ok: true, value, at, durationMs: at - start };
+          }),
+          catchError((error: unknown) => {
+            if (failures === 0) failingSince = start;
+            failures += 1;
+            const at = asyncScheduler.now();
+            return of<PollResult<T>>({
+              ok: false,
+              error,
+              at,
+              durationMs: at - start,
+              failures,
+              failingSince,
+            });
+          }),
+        );
+      });
+    const delayAfter = (result: PollResult<T>): number =>
+      result.ok ? intervalMs - (result.durationMs % intervalMs) : backoff(result.failures);
+    return attempt().pipe(expand((result) => timer(delayAfter(result)).pipe(switchMap(attempt))));
+  });
+}

@@ -1,0 +1,162 @@
+/**
+ * Shared pollers: every watcher of one supervisord endpoint (at one interval) shares one
+ * `getAllProcessInfo` poll, started by the first subscriber and stopped when the last one leaves.
+ */
+import { defer, merge, ReplaySubject, share, Subject, tap, type Observable } from 'rxjs';
+import type { Logger } from 'pino';
+import { SupervisorClient } from '../supervisor/client.js';
+import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
+import { AuthenticationError } from '../supervisor/errors.js';
+import type { ProcessInfo } from '../supervisor/states.js';
+import { exponentialBackoff } from './operators/backoff.js';
+import { countSubscribers } from './operators/count-subscribers.js';
+import { failAfterBudget } from './operators/fail-after-budget.js';
+import { pollEvery, type PollResult } from './operators/poll-every.js';
+
+/** Options for {@link SharedPollers}. */
+export interface SharedPollersOptions {
+  /** Turns an endpoint name from a record into where to reach it; throws for an unknown name. */
+  resolveEndpoint: (name: string) => SupervisorEndpoint;
+  logger?: Logger;
+  /** Poll interval when a subscriber names none. @default 5000 */
+  defaultIntervalMs?: number;
+  /** How long an endpoint may fail continuously before its subscribers error. @default 60000 */
+  defaultUnreachableBudgetMs?: number;
+  /** Builds the client of an endpoint (tests wrap it to count calls). @default new SupervisorClient */
+  createClient?: (endpoint: SupervisorEndpoint) => SupervisorClient;
+}
+
+/** Options of one {@link SharedPollers.processInfo} subscription. */
+export interface ProcessInfoOptions {
+  /** Poll interval; subscribers with the same endpoint and interval share one poll. */
+  intervalMs?: number;
+  /** Continuous failure this subscriber tolerates before its stream errors with the last error. */
+  unreachableBudgetMs?: number;
+}
+
+/** Counters of one endpoint, summed over its intervals (the daemon exports them as metrics). */
+export interface EndpointPollStats {
+  /** getAllProcessInfo calls finished (successful or not). */
+  polls: number;
+  /** Calls that failed. */
+  failures: number;
+  /** Current subscribers. */
+  subscribers: number;
+  /** Duration of the last finished call in ms. */
+  lastPollMs: number;
+  /** When the last call finished (unix ms), 0 before the first. */
+  lastPollAt: number;
+  /** Polls currently running (one per interval in use); 0 once every subscriber has left. */
+  activePolls: number;
+}
+
+/** The pollers were closed; their streams end with this error. */
+export class PollersClosedError extends Error {
+  override name = 'PollersClosedError';
+  constructor() {
+    super('the shared pollers were closed');
+  }
+}
+
+/** One shared getAllProcessInfo poll per endpoint and interval, with per-subscriber budgets. */
+export class SharedPollers {
+  private readonly clients = new Map<string, SupervisorClient>();
+  private readonly polls = new Map<string, Observable<PollResult<ProcessInfo[]>>>();
+  private readonly counters = new Map<string, EndpointPollStats>();
+  private readonly closed = new Subject<never>();
+  private readonly defaultIntervalMs: number;
+  private readonly defaultBudgetMs: number;
+
+  constructor(private readonly options: SharedPollersOptions) {
+    this.defaultIntervalMs = options.defaultIntervalMs ?? 5000;
+    this.defaultBudgetMs = options.defaultUnreachableBudgetMs ?? 60_000;
+  }
+
+  /**
+   * The process table of `endpoint`, once per poll. A late subscriber gets the latest snapshot at
+   * once. Errors when the endpoint fails longer than the budget, at once on bad credentials.
+   */
+  processInfo(endpoint: string, options: ProcessInfoOptions = {}): Observable<ProcessInfo[]> {
+    const intervalMs = options.intervalMs ?? this.defaultIntervalMs;
+    const budgetMs = options.unreachableBudgetMs ?? this.defaultBudgetMs;
+    return defer(() => {
+      this.client(endpoint); // an unknown endpoint name errors now, not after the budget
+      const stats = this.statsOf(endpoint);
+      return merge(
+        this.closed,
+        this.sharedPoll(endpoint, intervalMs).pipe(
+          failAfterBudget(budgetMs, { isFatal: (error) => error instanceof AuthenticationError }),
+        ),
+      ).pipe(countSubscribers((delta) => (stats.subscribers += delta)));
+    });
+  }
+
+  /** The cached client of a named endpoint, for actions. Throws if the name cannot be resolved. */
+  client(endpoint: string): SupervisorClient {
+    let client = this.clients.get(endpoint);
+    if (client === undefined) {
+      const resolved = this.options.resolveEndpoint(endpoint);
+      client = this.options.createClient?.(resolved) ?? new SupervisorClient(resolved);
+      this.clients.set(endpoint, client);
+    }
+    return client;
+  }
+
+  /** Counters per endpoint name. */
+  stats(): Record<string, EndpointPollStats> {
+    return Object.fromEntries([...this.counters].map(([name, stats]) => [name, { ...stats }]));
+  }
+
+  /** Ends every stream with {@link PollersClosedError} and closes the clients. */
+  async close(): Promise<void> {
+    this.closed.error(new PollersClosedError());
+    const clients = [...this.clients.values()];
+    this.clients.clear();
+    await Promise.allSettled(clients.map((client) => client.close()));
+  }
+
+  private statsOf(endpoint: string): EndpointPollStats {
+    let stats = this.counters.get(endpoint);
+    if (stats === undefined) {
+      stats = { polls: 0, failures: 0, subscribers: 0, lastPollMs: 0, lastPollAt: 0, activePolls: 0 };
+      this.counters.set(endpoint, stats);
+    }
+    return stats;
+  }
+
+  private sharedPoll(endpoint: string, intervalMs: number): Observable<PollResult<ProcessInfo[]>> {
+    const key = `${endpoint}\u0000${intervalMs}`;
+    let poll = this.polls.get(key);
+    if (poll === undefined) {
+      const stats = this.statsOf(endpoint);
+      const logger = this.options.logger?.child({ endpoint, intervalMs });
+      let failing = false;
+      poll = pollEvery(intervalMs, () => this.client(endpoint).getAllProcessInfo(), {
+        backoff: exponentialBackoff({ initialMs: Math.min(100, intervalMs), maxMs: intervalMs }),
+      }).pipe(
+        tap((result) => {
+          stats.polls += 1;
+          stats.lastPollMs = result.durationMs;
+          stats.lastPollAt = Date.now();
+          if (result.ok) {
+            if (failing) logger?.info('endpoint poll recovered');
+            failing = false;
+            return;
+          }
+          stats.failures += 1;
+          if (!failing) logger?.warn({ err: result.error }, 'endpoint poll failing');
+          failing = true;
+        }),
+        countSubscribers((delta) => (stats.activePolls += delta)),
+        share({
+          connector: () => new ReplaySubject(1),
+          resetOnRefCountZero: true,
+          resetOnError: true,
+          resetOnComplete: true,
+        }),
+      );
+      this.polls.set(key, poll);
+    }
+    return poll;
+  }
+}

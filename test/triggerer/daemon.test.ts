@@ -1,0 +1,247 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Job, Queue, Worker } from 'bullmq';
+import { pino } from 'pino';
+import { NEVER, throwError, timer, map } from 'rxjs';
+import { z } from 'zod';
+import { defer, readTriggerEvent, waitFor } from '../../src/client/index.js';
+import { TRIGGERS_QUEUE, type TriggerEvent } from '../../src/record.js';
+import { ConnectionResolver } from '../../src/triggerer/connections.js';
+import { Triggerer } from '../../src/triggerer/daemon.js';
+import { defineTrigger, type TriggerDefinition } from '../../src/triggerer/definition.js';
+import { redisOptions } from '../../src/triggerer/redis.js';
+import { startRedis, type RedisHandle } from '../fixtures/redis.js';
+import { waitUntil } from '../fixtures/processes.js';
+
+// Test-only definitions: registered in this file's registry, never in the built-in one.
+const definitions: TriggerDefinition[] = [
+  defineTrigger({
+    classpath: 'test.Fire',
+    kwargs: z.object({ after_ms: z.number().int().nonnegative().default(0), note: z.string().optional() }),
+    run: (kwargs) =>
+      timer(kwargs.after_ms).pipe(map(() => ({ status: 'fired' as const, payload: { note: kwargs.note } }))),
+  }),
+  defineTrigger({ classpath: 'test.Never', kwargs: z.object({}), run: () => NEVER }),
+  defineTrigger({
+    classpath: 'test.Broken',
+    kwargs: z.object({}),
+    run: () => throwError(() => new Error('endpoint on fire')),
+  }),
+  defineTrigger({
+    classpath: 'test.OnEndpoint',
+    kwargs: z.object({ endpoint: z.string() }),
+    run: (kwargs) =>
+      timer(0).pipe(map(() => ({ status: 'fired' as const, payload: { endpoint: kwargs.endpoint } }))),
+  }),
+];
+const registry = { get: (classpath: string) => definitions.find((d) => d.classpath === classpath) };
+
+describe('Triggerer (real Redis)', () => {
+  let redis: RedisHandle;
+  let triggerer: Triggerer;
+  let queue: Queue;
+  const logLines: string[] = [];
+  const workers: Worker[] = [];
+  const connection = () => redisOptions(redis.url);
+
+  before(async () => {
+    redis = await startRedis();
+    const endpoints = await ConnectionResolver.create({
+      connections: { 'box-1': { url: 'unix:///nonexistent/supervisor.sock' } },
+      env: {},
+    });
+    triggerer = new Triggerer({
+      connection: connection(),
+      registry,
+      endpoints,
+      capacity: 50,
+      logger: pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }),
+    });
+    await triggerer.start();
+    queue = new Queue(TRIGGERS_QUEUE, { connection: connection() });
+  });
+
+  after(async () => {
+    for (const worker of workers) await worker.close();
+    await queue?.close();
+    await triggerer?.close();
+    await redis?.stop();
+  });
+
+  /** A worker on a fresh task queue that records every continuation it runs. */
+  function continuationWorker(name: string): { runs: TriggerEvent[] } {
+    const seen: { runs: TriggerEvent[] } = { runs: [] };
+    const worker = new Worker(
+      name,
+      async (job) => {
+        seen.runs.push(await readTriggerEvent(job));
+      },
+      { connection: connection() },
+    );
+    workers.push(worker);
+    return seen;
+  }
+
+  test('a deferred trigger completes its job with a fired event and its continuation runs once with it', async () => {
+    const seen = continuationWorker('task-fire');
+    const deferred = await defer(
+      { classpath: 'test.Fire', kwargs: { after_ms: 50, note: 'hello' } },
+      {
+        connection: redis.url,
+        id: 'fire-1',
+        continuation: { queue: 'task-fire', name: 'resume', data: { step: 2 } },
+      },
+    );
+    assert.equal(deferred.created, true);
+    await waitUntil(() => (seen.runs.length > 0 ? true : undefined), { what: 'continuation' });
+    const event = seen.runs[0];
+    assert.equal(event?.triggerId, 'fire-1');
+    assert.equal(event?.status, 'fired');
+    assert.deepEqual(event?.payload, { note: 'hello' });
+    const again = await waitFor('fire-1', { connection: redis.url, timeout: 5000 });
+    assert.deepEqual(again, event);
+    const continuation = await Job.fromId(
+      new Queue('task-fire', { connection: connection() }),
+      'fire-1-resume',
+    );
+    await waitUntil(async () => ((await continuation?.getState()) === 'completed' ? true : undefined));
+    assert.equal(seen.runs.length, 1);
+  });
+
+  test('deferring an existing trigger id again is a no-op: the continuation still runs exactly once', async () => {
+    const seen = continuationWorker('task-dup');
+    const options = {
+      connection: redis.url,
+      id: 'dup-1',
+      continuation: { queue: 'task-dup', name: 'resume' },
+    };
+    const first = await defer({ classpath: 'test.Fire', kwargs: { after_ms: 200 } }, options);
+    const second = await defer({ classpath: 'test.Fire', kwargs: { after_ms: 200 } }, options);
+    assert.equal(first.created, true);
+    assert.equal(second.created, false);
+    await waitFor('dup-1', { connection: redis.url, timeout: 5000 });
+    const resumeQueue = new Queue('task-dup', { connection: connection() });
+    await waitUntil(async () =>
+      (await resumeQueue.getJobCounts('completed')).completed === 1 ? true : undefined,
+    );
+    await resumeQueue.close();
+    assert.equal(seen.runs.length, 1);
+  });
+
+  test('an error in the watcher completes the trigger with status failed and the reason', async () => {
+    await defer({ classpath: 'test.Broken' }, { connection: redis.url, id: 'broken-1' });
+    const event = await waitFor('broken-1', { connection: redis.url, timeout: 5000 });
+    assert.equal(event.status, 'failed');
+    assert.match(String(event.payload.error), /endpoint on fire/);
+  });
+
+  test('a trigger past its deadline fires status timeout', async () => {
+    await defer({ classpath: 'test.Never' }, { connection: redis.url, id: 'timeout-1', timeout: '300ms' });
+    const event = await waitFor('timeout-1', { connection: redis.url, timeout: 5000 });
+    assert.equal(event.status, 'timeout');
+  });
+
+  test('a trigger adopted after its deadline fires timeout at once, keeping the original deadline', async () => {
+    const deadline = new Date(Date.now() - 60_000).toISOString();
+    await queue.add('late', { v: 1, classpath: 'test.Never', kwargs: {}, deadline }, { jobId: 'late-1' });
+    const event = await waitFor('late-1', { connection: redis.url, timeout: 5000 });
+    assert.equal(event.status, 'timeout');
+    assert.equal(event.payload.deadline, deadline);
+  });
+
+  const badRecords: [string, unknown, RegExp][] = [
+    ['not JSON', 'this is {not json', /not JSON/],
+    ['not an object', [1, 2, 3], /not a JSON object/],
+    ['a wrong version', { v: 2, classpath: 'test.Fire', kwargs: {} }, /unsupported record version 2/],
+    [
+      'an unknown classpath',
+      { v: 1, classpath: 'evil.LoadMe', kwargs: {} },
+      /unknown classpath 'evil.LoadMe'/,
+    ],
+    [
+      'invalid kwargs',
+      { v: 1, classpath: 'test.Fire', kwargs: { after_ms: 'soon' } },
+      /invalid kwargs for test.Fire: after_ms/,
+    ],
+    [
+      'an unknown endpoint',
+      { v: 1, classpath: 'test.OnEndpoint', kwargs: { endpoint: 'box-9' } },
+      /unknown endpoint 'box-9'/,
+    ],
+  ];
+  for (const [what, data, reason] of badRecords) {
+    test(`a record with ${what} fails its job with a clear reason, in the failed set and the log`, async () => {
+      const id = `bad-${what.replace(/\W+/g, '-')}`;
+      await queue.add('bad', data, { jobId: id, attempts: 1 });
+      const job = await waitUntil(
+        async () => {
+          const found = await Job.fromId(queue, id);
+          return (await found?.getState()) === 'failed' ? found : undefined;
+        },
+        { what: `${id} failed` },
+      );
+      assert.match(job?.failedReason ?? '', reason);
+      assert.equal(job?.attemptsMade, 1);
+      assert.ok(
+        logLines.some((line) => line.includes(id) && reason.test(line)),
+        `log mentions ${id}`,
+      );
+    });
+  }
+
+  test('a bad record with a continuation fails the trigger job and the continuation sees a failed event', async () => {
+    const seen = continuationWorker('task-bad');
+    await defer(
+      { classpath: 'test.OnEndpoint', kwargs: { endpoint: 'box-404' } },
+      { connection: redis.url, id: 'bad-cont-1', continuation: { queue: 'task-bad', name: 'resume' } },
+    );
+    await waitUntil(() => (seen.runs.length > 0 ? true : undefined), {
+      what: 'continuation of a bad record',
+    });
+    assert.equal(seen.runs[0]?.triggerId, 'bad-cont-1');
+    assert.equal(seen.runs[0]?.status, 'failed');
+    assert.match(String(seen.runs[0]?.payload.error), /unknown endpoint 'box-404'/);
+  });
+
+  test('the daemon keeps serving after bad records: a good trigger on a known endpoint still fires', async () => {
+    await queue.add('bad', 'garbage', { jobId: 'bad-then-good-0' });
+    await defer(
+      { classpath: 'test.OnEndpoint', kwargs: { endpoint: 'box-1' } },
+      { connection: redis.url, id: 'good-1' },
+    );
+    const event = await waitFor('good-1', { connection: redis.url, timeout: 5000 });
+    assert.equal(event.status, 'fired');
+    assert.deepEqual(event.payload, { endpoint: 'box-1' });
+  });
+});
+
+describe('Triggerer hand-off on close (real Redis)', () => {
+  let redis: RedisHandle;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  test('closing a triggerer puts its active triggers back to wait, without an event', async () => {
+    const endpoints = await ConnectionResolver.create({ env: {} });
+    const triggerer = new Triggerer({
+      connection: redisOptions(redis.url),
+      registry,
+      endpoints,
+      logger: pino({ level: 'silent' }),
+    });
+    const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url) });
+    try {
+      await triggerer.start();
+      await defer({ classpath: 'test.Never' }, { connection: redis.url, id: 'held-1' });
+      await waitUntil(async () => ((await queue.getJobState('held-1')) === 'active' ? true : undefined));
+      await triggerer.close();
+      assert.equal(await queue.getJobState('held-1'), 'waiting');
+    } finally {
+      await triggerer.close();
+      await queue.close();
+    }
+  });
+});

@@ -1,0 +1,294 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { firstValueFrom, from, lastValueFrom, map, of, Subject, toArray } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import {
+  atTime,
+  countSubscribers,
+  exponentialBackoff,
+  failAfterBudget,
+  firstMatching,
+  pollEvery,
+  selectPrograms,
+  toProgramStates,
+  UnknownProgramError,
+  type PollResult,
+} from '../../src/triggerer/operators/index.js';
+import type { ProcessInfo, ProcessStateName } from '../../src/supervisor/states.js';
+
+function scheduler(): TestScheduler {
+  return new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
+}
+
+function info(group: string, name: string, statename: ProcessStateName = 'RUNNING'): ProcessInfo {
+  return {
+    name,
+    group,
+    description: '',
+    start: 0,
+    stop: 0,
+    now: 0,
+    state: 0,
+    statename,
+    spawnerr: '',
+    exitstatus: 0,
+    logfile: '',
+    stdout_logfile: '',
+    stderr_logfile: '',
+    pid: 0,
+  };
+}
+
+const ok = <T>(value: T, at: number): PollResult<T> => ({ ok: true, value, at, durationMs: 0 });
+const failed = (error: unknown, at: number, failingSince: number, failures = 1): PollResult<never> => ({
+  ok: false,
+  error,
+  at,
+  durationMs: 0,
+  failures,
+  failingSince,
+});
+
+describe('exponentialBackoff', () => {
+  test('doubles from the initial delay and stops at the cap', () => {
+    const delay = exponentialBackoff({ initialMs: 100, maxMs: 500 });
+    assert.deepEqual([1, 2, 3, 4, 5, 10].map(delay), [100, 200, 400, 500, 500, 500]);
+  });
+
+  test('rejects a zero cap with a message naming the values', () => {
+    assert.throws(() => exponentialBackoff({ maxMs: 0 }), /maxMs > 0.*got 100, 0, 2/);
+  });
+});
+
+describe('pollEvery', () => {
+  test('polls at once and then on every beat of the interval', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const polls = pollEvery(3, () => cold('-(a|)', { a: 'v' }));
+      const values = map((r: PollResult<string>) => (r.ok ? r.value : 'x'));
+      expectObservable(polls.pipe(values), '^ 10ms !').toBe('-a--a--a--a', { a: 'v' });
+    });
+  });
+
+  test('a poll slower than the interval skips the beats it overlapped instead of overlapping', () => {
+    let running = 0;
+    let maxRunning = 0;
+    scheduler().run(({ cold, expectObservable }) => {
+      const slow = () => {
+        running += 1;
+        maxRunning = Math.max(maxRunning, running);
+        return cold('----(a|)', { a: 1 }).pipe(countSubscribers((d) => d < 0 && (running -= 1)));
+      };
+      // interval 3, each call takes 4: calls start at 0, 6, 12 (beats 3, 9 skipped)
+      expectObservable(pollEvery(3, slow).pipe(map(() => 'a')), '^ 17ms !').toBe('----a-----a-----a');
+    });
+    assert.equal(maxRunning, 1, 'never more than one call in flight');
+  });
+
+  test('retries a failed poll after the backoff delay and counts consecutive failures', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const answers = ['ok', 'fail', 'fail', 'ok'];
+      let call = 0;
+      const poll = () => {
+        const answer = answers[call++] ?? 'ok';
+        return answer === 'ok' ? cold('(a|)', { a: call }) : cold<number>('#', {}, new Error(`boom ${call}`));
+      };
+      const results = pollEvery(10, poll, { backoff: (failures) => failures * 2 }).pipe(
+        map((r) => (r.ok ? `ok${r.value}` : `f${r.failures}@${r.failingSince}`)),
+      );
+      // ok at 0, fail at 10, retry after 2 -> fail at 12, retry after 4 -> ok at 16, next beat 26
+      expectObservable(results, '^ 30ms !').toBe('a 9ms b 1ms c 3ms d 9ms e', {
+        a: 'ok1',
+        b: 'f1@10',
+        c: 'f2@10',
+        d: 'ok4',
+        e: 'ok5',
+      });
+    });
+  });
+
+  test('a poll that throws synchronously is a failed result, not an error of the stream', async () => {
+    const boom = new Error('cannot even start');
+    const first = await firstValueFrom(
+      pollEvery(1000, () => {
+        throw boom;
+      }),
+    );
+    assert.equal(first.ok, false);
+    assert.equal(!first.ok && first.error, boom);
+  });
+
+  test('an interval of zero is refused with a clear message', () => {
+    assert.throws(() => pollEvery(0, () => of(1)), /poll interval must be > 0 ms \(got 0\)/);
+  });
+});
+
+describe('failAfterBudget', () => {
+  test('passes values and tolerates failures shorter than the budget', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const e = new Error('down');
+      const source = cold<PollResult<string>>('a-x-x-b', {
+        a: ok('A', 0),
+        x: failed(e, 2, 2),
+        b: ok('B', 6),
+      });
+      expectObservable(source.pipe(failAfterBudget(5))).toBe('a-----b', { a: 'A', b: 'B' });
+    });
+  });
+
+  test('errors with the last failure once the source failed continuously past the budget', () => {
+    scheduler().run(({ hot, expectObservable }) => {
+      const first = new Error('refused 1');
+      const last = new Error('refused 2');
+      // failing since frame 2; budget 5 -> error at frame 7 with the latest error seen
+      const source = hot<PollResult<string>>('a-x-y------', {
+        a: ok('A', 0),
+        x: failed(first, 2, 2),
+        y: failed(last, 4, 2, 2),
+      });
+      expectObservable(source.pipe(failAfterBudget(5))).toBe('a------#', { a: 'A' }, last);
+    });
+  });
+
+  test('a late subscriber gets its whole budget even if the source failed long before', () => {
+    scheduler().run(({ hot, expectObservable }) => {
+      const e = new Error('down');
+      const source = hot<PollResult<string>>('x---------y----', {
+        x: failed(e, 0, 0),
+        y: failed(e, 10, 0, 2),
+      });
+      // subscribed at 7 with budget 5: errors at 12, not at once on the failure seen at 10
+      expectObservable(source.pipe(failAfterBudget(5)), '-------^').toBe('------------#', {}, e);
+    });
+  });
+
+  test('fails at once on an error marked fatal', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const denied = new Error('401');
+      const source = cold<PollResult<string>>('-x', { x: failed(denied, 1, 1) });
+      expectObservable(source.pipe(failAfterBudget(1000, { isFatal: (err) => err === denied }))).toBe(
+        '-#',
+        {},
+        denied,
+      );
+    });
+  });
+});
+
+describe('firstMatching', () => {
+  test('emits the first defined decision and completes', async () => {
+    const decisions = await lastValueFrom(
+      from([1, 2, 3, 4]).pipe(
+        firstMatching((n) => (n > 2 ? `big ${n}` : undefined)),
+        toArray(),
+      ),
+    );
+    assert.deepEqual(decisions, ['big 3']);
+  });
+
+  test('a decision of null or false still counts: only undefined means keep watching', async () => {
+    assert.equal(await firstValueFrom(of(1, 2).pipe(firstMatching(() => false))), false);
+  });
+});
+
+describe('selectPrograms / toProgramStates', () => {
+  const table = [
+    info('web', 'web'),
+    info('workers', 'a'),
+    info('workers', 'b'),
+    info('app', 'api'),
+    info('db', 'db'),
+  ];
+  const names = (infos: ProcessInfo[]) => infos.map((i) => `${i.group}:${i.name}`);
+
+  test('no specs select every process', () => {
+    assert.deepEqual(names(selectPrograms(table, [])), names(table));
+  });
+
+  test('name, group:name and group:* select the matching processes once, in table order', () => {
+    assert.deepEqual(names(selectPrograms(table, ['workers:*', 'web', 'workers:a', 'app:api'])), [
+      'web:web',
+      'workers:a',
+      'workers:b',
+      'app:api',
+    ]);
+  });
+
+  test('a bare name falls back to a process of that name in another group', () => {
+    assert.deepEqual(names(selectPrograms(table, ['api'])), ['app:api']);
+  });
+
+  test('unknown names throw UnknownProgramError naming each of them and what exists', () => {
+    assert.throws(
+      () => selectPrograms(table, ['web', 'ghost', 'nope:*']),
+      (error: unknown) =>
+        error instanceof UnknownProgramError &&
+        assert.deepEqual(error.programs, ['ghost', 'nope:*']) === undefined &&
+        /unknown programs "ghost", "nope:\*" \(supervisord has: web:web, workers:a/.test(error.message),
+    );
+  });
+
+  test('toProgramStates errors the stream on the first snapshot lacking a named program', async () => {
+    const snapshots = new Subject<ProcessInfo[]>();
+    const done = lastValueFrom(snapshots.pipe(toProgramStates(['web']), toArray())).catch((e: unknown) => e);
+    snapshots.next(table);
+    snapshots.next([info('db', 'db')]);
+    const error = await done;
+    assert.ok(error instanceof UnknownProgramError);
+    assert.deepEqual(error.programs, ['web']);
+  });
+});
+
+describe('countSubscribers', () => {
+  test('counts up on subscribe and down on unsubscribe and on completion', () => {
+    let count = 0;
+    const subject = new Subject<number>();
+    const counted = subject.pipe(countSubscribers((d) => (count += d)));
+    const one = counted.subscribe();
+    const two = counted.subscribe();
+    assert.equal(count, 2);
+    one.unsubscribe();
+    assert.equal(count, 1);
+    subject.complete();
+    assert.equal(count, 0);
+    two.unsubscribe();
+    assert.equal(count, 0);
+  });
+});
+
+describe('atTime', () => {
+  test('fires when the clock reaches the target', () => {
+    const testScheduler = scheduler();
+    testScheduler.run(({ expectObservable }) => {
+      expectObservable(atTime(5, () => testScheduler.now())).toBe('-----(t|)', { t: 5 });
+    });
+  });
+
+  test('fires at once when the target has passed', () => {
+    const testScheduler = scheduler();
+    testScheduler.run(({ expectObservable }) => {
+      expectObservable(atTime(5, () => testScheduler.now() + 100)).toBe('(t|)', { t: 5 });
+    });
+  });
+
+  test('re-reads the clock when the timer ends, so a lagging clock never fires it early', () => {
+    const testScheduler = scheduler();
+    testScheduler.run(({ expectObservable }) => {
+      expectObservable(atTime(5, () => testScheduler.now() - 2)).toBe('-------(t|)', { t: 5 });
+    });
+  });
+
+  test('waits longer than a day in steps that re-read the clock', () => {
+    const testScheduler = scheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const day = 24 * 60 * 60 * 1000;
+      let reads = 0;
+      const now = () => {
+        reads += 1;
+        return testScheduler.now();
+      };
+      expectObservable(atTime(3 * day, now)).toBe(`${3 * day}ms (t|)`, { t: 3 * day });
+      testScheduler.flush();
+      assert.equal(reads, 4, 'one clock read per step: 0, 1, 2 and 3 days');
+    });
+  });
+});

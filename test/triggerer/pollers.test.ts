@@ -1,0 +1,222 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { firstValueFrom } from 'rxjs';
+import { SupervisorClient } from '../../src/supervisor/client.js';
+import type { SupervisorEndpoint } from '../../src/supervisor/endpoint.js';
+import { EndpointUnreachable } from '../../src/supervisor/errors.js';
+import type { ProcessInfo } from '../../src/supervisor/states.js';
+import { PollersClosedError, SharedPollers } from '../../src/triggerer/pollers.js';
+import { freePort } from '../fixtures/ports.js';
+import { waitUntil } from '../fixtures/processes.js';
+import { startSupervisord, type SupervisordHandle } from '../fixtures/supervisord.js';
+
+/** A real client that counts its getAllProcessInfo calls, independently of the pollers' stats. */
+class CountingClient extends SupervisorClient {
+  calls = 0;
+  override getAllProcessInfo(): Promise<ProcessInfo[]> {
+    this.calls += 1;
+    return super.getAllProcessInfo();
+  }
+}
+
+const EMPTY_ARRAY_RESPONSE =
+  "<?xml version='1.0'?>\n<methodResponse><params><param><value><array><data>\n</data></array></value></param></params></methodResponse>\n";
+
+/** An HTTP server that answers every XML-RPC call with an empty array, but only after `delayMs`. */
+async function startSlowServer(delayMs: number) {
+  const counts = { requests: 0, inFlight: 0, maxInFlight: 0 };
+  const server: HttpServer = createHttpServer((req, res) => {
+    counts.requests += 1;
+    counts.inFlight += 1;
+    counts.maxInFlight = Math.max(counts.maxInFlight, counts.inFlight);
+    req.resume();
+    const timer = setTimeout(() => {
+      counts.inFlight -= 1;
+      res.writeHead(200, { 'content-type': 'text/xml' }).end(EMPTY_ARRAY_RESPONSE);
+    }, delayMs);
+    res.on('close', () => clearTimeout(timer));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    counts,
+    url: `http://127.0.0.1:${address.port}/RPC2`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())).then(() => undefined),
+    server,
+  };
+}
+
+/** A TCP server that accepts connections and never answers: a hung supervisord. */
+async function startHungServer() {
+  const sockets = new Set<Socket>();
+  const server: NetServer = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    url: `http://127.0.0.1:${address.port}/RPC2`,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('SharedPollers against a real supervisord', () => {
+  let supervisord: SupervisordHandle;
+  let slow: Awaited<ReturnType<typeof startSlowServer>>;
+  let hung: Awaited<ReturnType<typeof startHungServer>>;
+  let deadUrl: string;
+  const opened: SharedPollers[] = [];
+
+  before(async () => {
+    [supervisord, slow, hung, deadUrl] = await Promise.all([
+      startSupervisord({ programs: { sleeper: 'command=sleep 1000\nautostart=true\nstartsecs=0' } }),
+      startSlowServer(350),
+      startHungServer(),
+      freePort().then((port) => `http://127.0.0.1:${port}/RPC2`),
+    ]);
+  });
+
+  after(async () => {
+    await Promise.all(opened.map((p) => p.close()));
+    await Promise.all([supervisord?.stop(), slow?.close(), hung?.close()]);
+  });
+
+  function pollers(): SharedPollers {
+    const endpoints: Record<string, SupervisorEndpoint> = {
+      live: supervisord.endpoint,
+      clock: supervisord.endpoint,
+      slow: { url: slow.url },
+      hung: { url: hung.url, timeoutMs: 30_000 },
+      dead: { url: deadUrl },
+    };
+    const created = new SharedPollers({
+      resolveEndpoint: (name) => {
+        const endpoint = endpoints[name];
+        if (endpoint === undefined) throw new Error(`unknown endpoint "${name}"`);
+        return endpoint;
+      },
+      createClient: (endpoint) => new CountingClient(endpoint),
+    });
+    opened.push(created);
+    return created;
+  }
+  const callsOf = (p: SharedPollers, name: string) => (p.client(name) as CountingClient).calls;
+
+  test('200 subscribers of one endpoint share one getAllProcessInfo per interval and the same snapshots', async () => {
+    const p = pollers();
+    const seen: ProcessInfo[][][] = Array.from({ length: 200 }, () => []);
+    const started = Date.now();
+    const subscriptions = seen.map((list) =>
+      p.processInfo('live', { intervalMs: 100 }).subscribe((snapshot) => list.push(snapshot)),
+    );
+    assert.equal(p.stats().live?.subscribers, 200);
+    await waitUntil(() => ((p.stats().live?.polls ?? 0) >= 5 ? true : undefined), { what: '5 polls' });
+    for (const subscription of subscriptions) subscription.unsubscribe();
+    const elapsed = Date.now() - started;
+    const polls = p.stats().live?.polls ?? 0;
+    const calls = callsOf(p, 'live');
+
+    assert.ok(calls === polls || calls === polls + 1, `client saw ${calls} calls for ${polls} polls`);
+    assert.ok(
+      calls <= Math.floor(elapsed / 100) + 1,
+      `${calls} calls in ${elapsed} ms is more than one per 100 ms`,
+    );
+    const first = seen[0] ?? [];
+    assert.equal(first.length, polls, 'each poll reached the subscribers once');
+    assert.equal(first[0]?.[0]?.name, 'sleeper');
+    for (const list of seen) {
+      assert.equal(list.length, first.length);
+      list.forEach((snapshot, i) =>
+        assert.equal(snapshot, first[i], 'every subscriber got the same snapshot'),
+      );
+    }
+    assert.equal(p.stats().live?.subscribers, 0);
+  });
+
+  test('a late subscriber gets the latest snapshot at once, then follows the same poll', async () => {
+    const p = pollers();
+    const early: ProcessInfo[][] = [];
+    const first = p.processInfo('live', { intervalMs: 100 }).subscribe((s) => early.push(s));
+    await waitUntil(() => (early.length >= 1 ? true : undefined));
+    const late: ProcessInfo[][] = [];
+    const second = p.processInfo('live', { intervalMs: 100 }).subscribe((s) => late.push(s));
+    assert.equal(late.length, 1, 'replayed synchronously on subscribe');
+    assert.equal(late[0], early.at(-1));
+    await waitUntil(() => (late.length >= 3 ? true : undefined));
+    first.unsubscribe();
+    second.unsubscribe();
+    assert.equal(late.at(-1), early.at(-1), 'both follow the one shared poll');
+    const polls = p.stats().live?.polls ?? 0;
+    assert.ok(callsOf(p, 'live') <= polls + 1, 'one call per poll, whatever the subscribers');
+  });
+
+  test('polling stops when the last subscriber leaves', async () => {
+    const p = pollers();
+    const one = p.processInfo('live', { intervalMs: 100 }).subscribe();
+    const two = p.processInfo('live', { intervalMs: 100 }).subscribe();
+    await waitUntil(() => ((p.stats().live?.polls ?? 0) >= 2 ? true : undefined));
+    one.unsubscribe();
+    assert.equal(p.stats().live?.activePolls, 1, 'still polling for the remaining subscriber');
+    two.unsubscribe();
+    assert.equal(p.stats().live?.activePolls, 0);
+    const callsAtStop = callsOf(p, 'live');
+    // another poll of the same supervisord is the clock: six of its 50 ms beats span three 100 ms ones
+    const clock = p.processInfo('clock', { intervalMs: 50 }).subscribe();
+    await waitUntil(() => ((p.stats().clock?.polls ?? 0) >= 6 ? true : undefined));
+    clock.unsubscribe();
+    assert.equal(callsOf(p, 'live'), callsAtStop, 'no call after the last subscriber left');
+  });
+
+  test('polls of a slow endpoint never overlap: a slow answer skips beats', async () => {
+    const p = pollers();
+    const subscription = p.processInfo('slow', { intervalMs: 100 }).subscribe();
+    await waitUntil(() => ((p.stats().slow?.polls ?? 0) >= 3 ? true : undefined));
+    subscription.unsubscribe();
+    assert.equal(slow.counts.maxInFlight, 1, 'the server never had two calls at once');
+    assert.ok(slow.counts.requests <= (p.stats().slow?.polls ?? 0) + 1);
+  });
+
+  test('a hung endpoint does not delay a live one', async () => {
+    const p = pollers();
+    const hungSub = p.processInfo('hung', { intervalMs: 100 }).subscribe({ error: () => undefined });
+    const snapshots: ProcessInfo[][] = [];
+    const liveSub = p.processInfo('live', { intervalMs: 100 }).subscribe((s) => snapshots.push(s));
+    await waitUntil(() => (snapshots.length >= 5 ? true : undefined), { what: '5 live snapshots' });
+    assert.equal(p.stats().hung?.polls, 0, 'the hung endpoint is still on its first call');
+    assert.equal(callsOf(p, 'hung'), 1, 'and has not piled up more');
+    hungSub.unsubscribe();
+    liveSub.unsubscribe();
+  });
+
+  test('a dead endpoint errors its subscribers with the last error once past the budget', async () => {
+    const p = pollers();
+    const error = await firstValueFrom(
+      p.processInfo('dead', { intervalMs: 100, unreachableBudgetMs: 400 }),
+    ).catch((e: unknown) => e);
+    assert.ok(error instanceof EndpointUnreachable, `got ${String(error)}`);
+    assert.equal(error.code, 'ECONNREFUSED');
+    assert.ok((p.stats().dead?.failures ?? 0) >= 2, 'retried before giving up');
+    assert.equal(p.stats().dead?.subscribers, 0);
+  });
+
+  test('an unknown endpoint name errors the stream with the resolver error', async () => {
+    const p = pollers();
+    await assert.rejects(firstValueFrom(p.processInfo('nowhere')), /unknown endpoint "nowhere"/);
+  });
+
+  test('close() ends every stream with PollersClosedError', async () => {
+    const p = pollers();
+    const pending = firstValueFrom(p.processInfo('hung', { intervalMs: 100 }));
+    await p.close();
+    await assert.rejects(pending, PollersClosedError);
+    await assert.rejects(firstValueFrom(p.processInfo('live')), PollersClosedError);
+  });
+});

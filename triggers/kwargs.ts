@@ -1,0 +1,80 @@
+/** zod pieces the built-in triggers' kwargs share; names are snake_case as in the Python projects. */
+import { z } from 'zod';
+import { parseDuration } from '../src/config/duration.js';
+import { PROCESS_STATE_NAMES } from '../src/supervisor/states.js';
+
+/**
+ * A duration in ms: a number of milliseconds (also as a numeric string), or text such as `250ms`,
+ * `10s`, `5m`, `1h30m`, `PT5M`.
+ */
+export const duration = (what: string) =>
+  z
+    .union([z.number(), z.string()], {
+      error: `${what}: expected milliseconds or a duration like 10s, 5m, 1h30m`,
+    })
+    .transform((value, ctx) => {
+      try {
+        const text = typeof value === 'string' ? value.trim() : value;
+        const ms =
+          typeof text === 'number' || /^\d+(\.\d+)?$/.test(text) ? Number(text) : parseDuration(text);
+        if (!Number.isFinite(ms) || ms < 0) throw new Error(`expected a non-negative duration, got ${value}`);
+        return ms;
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `${what}: ${(error as Error).message}` });
+        return z.NEVER;
+      }
+    });
+
+/** A positive poll interval in ms. */
+export const interval = () =>
+  duration('interval').refine((ms) => ms > 0, { error: 'interval: must be more than 0 ms' });
+
+/** An absolute ISO 8601 date-time with a time zone. */
+export const isoTime = (what: string) =>
+  z.iso.datetime({
+    offset: true,
+    error: `${what}: expected an ISO 8601 date-time with a time zone, e.g. 2030-01-01T00:00:00Z`,
+  });
+
+/** The name of a supervisor connection in the triggerer's config (never a URL with credentials). */
+export const endpoint = () =>
+  z
+    .string({ error: 'endpoint: expected the name of a supervisor connection, e.g. "box-3"' })
+    .min(1, { error: 'endpoint: must not be empty' });
+
+/** Programs to watch: `name`, `group:name` or `group:*`; empty or omitted means every program. */
+export const programs = () =>
+  z
+    .array(
+      z.string({ error: 'programs: each entry must be a string' }).regex(/^[^\s:]+(:[^\s:]+)?$/, {
+        error: 'programs: expected entries like "name", "group:name" or "group:*"',
+      }),
+      { error: 'programs: expected a list of program names' },
+    )
+    .default([]);
+
+/** Target process states, e.g. `["STOPPED", "EXITED"]`. */
+export const states = () =>
+  z
+    .array(
+      z.enum(PROCESS_STATE_NAMES, {
+        error: `states: each entry must be one of ${PROCESS_STATE_NAMES.join(', ')}`,
+      }),
+      {
+        error: 'states: expected a list of process state names',
+      },
+    )
+    .min(1, { error: 'states: name at least one target state' });
+
+/** Exit codes that count as expected. */
+export const exitcodes = () =>
+  z.array(z.int().min(0).max(255), { error: 'exitcodes: expected a list of integers 0-255' });
+
+/** What an explicit user cancel does to the watched programs. */
+export const onCancel = () =>
+  z
+    .enum(['none', 'stop_programs'], { error: 'on_cancel: expected "none" or "stop_programs"' })
+    .default('none');
+
+/** How long the endpoint may fail continuously before the trigger fails. */
+export const unreachableBudget = () => duration('unreachable_budget').optional();

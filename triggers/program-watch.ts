@@ -1,0 +1,124 @@
+/**
+ * `supervisor.ProgramWatchTrigger`: the always-on watch. Fires when the watched programs stop being
+ * healthy, with a decision: `stop` (all done, or the runtime/endtime limit reached) or `restart`
+ * (some program FATAL, UNKNOWN, BACKOFF or EXITED with an unexpected code).
+ */
+import { map, merge, tap } from 'rxjs';
+import { z } from 'zod';
+import { isBad, isDone, qualifiedName, type ProcessInfo } from '../src/supervisor/states.js';
+import { defineTrigger } from '../src/triggerer/definition.js';
+import { atTime } from '../src/triggerer/operators/at-time.js';
+import { firstMatching } from '../src/triggerer/operators/first-matching.js';
+import { toProgramStates } from '../src/triggerer/operators/to-program-states.js';
+import type { TriggerOutcome } from '../src/record.js';
+import * as kw from './kwargs.js';
+import { stopWatchedPrograms, summarize } from './programs.js';
+
+export const ProgramWatchKwargs = z.strictObject({
+  endpoint: kw.endpoint(),
+  programs: kw.programs(),
+  exitcodes: kw.exitcodes().default([0]),
+  interval: kw.interval().optional(),
+  unreachable_budget: kw.unreachableBudget(),
+  /** Longest run, measured from `reference_time` (kept unchanged across retriggers). */
+  runtime: kw.duration('runtime').optional(),
+  /** When the run started; defaults to when this trigger started watching. */
+  reference_time: kw.isoTime('reference_time').optional(),
+  /** Wall-clock end of the run. */
+  endtime: kw.isoTime('endtime').optional(),
+  on_cancel: kw.onCancel(),
+});
+export type ProgramWatchKwargs = z.output<typeof ProgramWatchKwargs>;
+
+export type WatchReason = 'done' | 'unhealthy' | 'runtime' | 'endtime';
+
+/** The payload of a ProgramWatchTrigger event. */
+export interface WatchDecision {
+  decision: 'stop' | 'restart';
+  reason: WatchReason;
+  /** Human-readable explanation. */
+  message: string;
+  programs: ReturnType<typeof summarize>[];
+  /** Qualified names of the programs that made it `restart`. */
+  bad: string[];
+}
+
+interface Limits {
+  runtimeEndsAt?: number;
+  endtime?: number;
+}
+
+/** The decision on one snapshot at time `now`, or undefined while the programs are healthy. */
+export function decideWatch(
+  infos: readonly ProcessInfo[],
+  exitcodes: readonly number[],
+  limits: Limits,
+  now: number,
+): WatchDecision | undefined {
+  const programs = infos.map(summarize);
+  if (limits.endtime !== undefined && now >= limits.endtime) {
+    return { decision: 'stop', reason: 'endtime', message: 'the endtime has passed', programs, bad: [] };
+  }
+  if (limits.runtimeEndsAt !== undefined && now >= limits.runtimeEndsAt) {
+    return {
+      decision: 'stop',
+      reason: 'runtime',
+      message: 'the runtime limit was reached',
+      programs,
+      bad: [],
+    };
+  }
+  const bad = infos.filter((info) => isBad(info, exitcodes) || info.statename === 'BACKOFF');
+  if (bad.length > 0) {
+    const which = bad.map(
+      (i) => `${qualifiedName(i)} (${i.statename}${i.statename === 'EXITED' ? ` ${i.exitstatus}` : ''})`,
+    );
+    return {
+      decision: 'restart',
+      reason: 'unhealthy',
+      message: `unhealthy: ${which.join(', ')}`,
+      programs,
+      bad: bad.map(qualifiedName),
+    };
+  }
+  if (infos.every((info) => isDone(info, exitcodes))) {
+    return { decision: 'stop', reason: 'done', message: 'all programs finished', programs, bad: [] };
+  }
+  return undefined;
+}
+
+const fired = (payload: WatchDecision): TriggerOutcome => ({ status: 'fired', payload: { ...payload } });
+
+export const ProgramWatchTrigger = defineTrigger({
+  classpath: 'supervisor.ProgramWatchTrigger',
+  kwargs: ProgramWatchKwargs,
+  run(k, ctx) {
+    const reference = k.reference_time !== undefined ? Date.parse(k.reference_time) : ctx.now();
+    const limits: Limits = {
+      runtimeEndsAt: k.runtime !== undefined ? reference + k.runtime : undefined,
+      endtime: k.endtime !== undefined ? Date.parse(k.endtime) : undefined,
+    };
+    let last: ProcessInfo[] = [];
+    const onSnapshots = ctx
+      .processInfo(k.endpoint, { intervalMs: k.interval, unreachableBudgetMs: k.unreachable_budget })
+      .pipe(
+        toProgramStates(k.programs),
+        tap((infos) => (last = infos)),
+        map((infos) => decideWatch(infos, k.exitcodes, limits, ctx.now())),
+      );
+    // the limits also fire between polls and while the endpoint is down
+    const onLimits = [limits.runtimeEndsAt, limits.endtime]
+      .filter((at): at is number => at !== undefined)
+      .map((at) =>
+        atTime(at, () => ctx.now()).pipe(map(() => decideWatch(last, k.exitcodes, limits, ctx.now()))),
+      );
+    return merge(onSnapshots, ...onLimits).pipe(
+      firstMatching((decision) => decision),
+      map(fired),
+    );
+  },
+  async onCancel(k, ctx) {
+    if (k.on_cancel === 'stop_programs')
+      await stopWatchedPrograms(ctx.client(k.endpoint), k.programs, ctx.logger);
+  },
+});
