@@ -410,7 +410,7 @@ function isFaultStruct(value: XmlRpcValue): value is { faultCode: XmlRpcValue; f
 }
 
 function checkName(client: SupervisorClient, name: string): string {
-  if (typeof name !== 'string' || name.length === 0 || /[\s\x00-\x1f]/.test(name)) {
+  if (typeof name !== 'string' || name.length === 0 || /[\s\p{Cc}]/u.test(name)) {
     throw new InvalidArgument(
       `process name must be a non-empty string without spaces, got ${JSON.stringify(name)}`,
       client.url,

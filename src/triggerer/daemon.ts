@@ -14,7 +14,8 @@ import {
   map,
   merge,
   of,
-  Subject,
+  BehaviorSubject,
+  filter,
   take,
   takeUntil,
   timer,
@@ -84,7 +85,8 @@ export class Triggerer {
   private readonly pollers: PollerSource;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private readonly handOff = new Subject<void>();
+  /** Emits true once on close; replayed, so a job BullMQ claims while closing is handed back too. */
+  private readonly handOff = new BehaviorSubject(false);
   private readonly active = new Set<string>();
   private closing: Promise<void> | undefined;
 
@@ -141,7 +143,7 @@ export class Triggerer {
       const worker = this.worker;
       if (worker) {
         const closed = worker.close();
-        this.handOff.next();
+        this.handOff.next(true);
         await closed;
       }
       await this.pollers.close();
@@ -152,6 +154,11 @@ export class Triggerer {
 
   private async process(job: Job, token: string | undefined): Promise<TriggerEvent> {
     const triggerId = job.id ?? '';
+    if (this.handOff.value) {
+      // BullMQ may claim one more job while closing (the blocking fetch wakes up): hand it back.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     let accepted;
     try {
       accepted = acceptTrigger(job.data, this.options.registry, this.options.endpoints);
@@ -183,7 +190,10 @@ export class Triggerer {
       deadline === undefined
         ? []
         : timer(Math.max(0, deadline - this.now())).pipe(map(() => timeoutOutcome(record.deadline ?? ''))),
-      this.handOff.pipe(map((): typeof HANDED_OFF => HANDED_OFF)),
+      this.handOff.pipe(
+        filter(Boolean),
+        map((): typeof HANDED_OFF => HANDED_OFF),
+      ),
     ).pipe(take(1));
     this.active.add(triggerId);
     log.debug('watching');

@@ -24,6 +24,8 @@ export interface SharedPollersOptions {
   defaultUnreachableBudgetMs?: number;
   /** Builds the client of an endpoint (tests wrap it to count calls). @default new SupervisorClient */
   createClient?: (endpoint: SupervisorEndpoint) => SupervisorClient;
+  /** Called after every finished poll (the daemon feeds its metrics from it). */
+  onPoll?: (endpoint: string, outcome: 'ok' | 'error', durationMs: number) => void;
 }
 
 /** Options of one {@link SharedPollers.processInfo} subscription. */
@@ -138,6 +140,7 @@ export class SharedPollers {
           stats.polls += 1;
           stats.lastPollMs = result.durationMs;
           stats.lastPollAt = Date.now();
+          this.options.onPoll?.(endpoint, result.ok ? 'ok' : 'error', result.durationMs);
           if (result.ok) {
             if (failing) logger?.info('endpoint poll recovered');
             failing = false;

@@ -2,8 +2,9 @@
  * A hand-written XML-RPC methodResponse decoder for the shapes supervisord (Python's xmlrpc.client)
  * emits. The generic `xmlrpc` package runs every byte through a SAX parser and costs ~20 ms of CPU
  * for a 50-program getAllProcessInfo; this scans with `indexOf` and slices, about 50x less.
- * Supported: params/fault, value of struct, array, string (typed or bare), int, i4, i8 (as a string,
- * like the `xmlrpc` package), boolean, double, base64, nil. Anything else is a `DecodeError`.
+ * Supported: params/fault, value of struct, array, string (typed or bare, entities and CDATA), int,
+ * i4, i8 (as a string, like the `xmlrpc` package), boolean, double, base64, nil. Anything else
+ * (dateTime.iso8601, attributes, comments) is a `DecodeError`.
  */
 
 /** A decoded XML-RPC value. */
@@ -30,6 +31,9 @@ function unescape(text: string): string {
     return String.fromCodePoint(code);
   });
 }
+
+/** The member names last seen at each position of a struct (see `memberName`). */
+const MEMBER_NAMES: Array<string | undefined> = new Array<string | undefined>(32).fill(undefined);
 
 /** Decodes one methodResponse document. Throws `DecodeError` on anything malformed. */
 export function decodeResponse(xml: string): DecodedResponse {
@@ -81,7 +85,7 @@ class Scanner {
     this.expect('<value>');
     const lt = this.s.indexOf('<', this.i);
     if (lt === -1) this.fail('unterminated <value>');
-    if (this.s.startsWith('</value>', lt)) {
+    if (this.at('</value>', lt)) {
       // A bare value is a string, whitespace included.
       const text = unescape(this.s.slice(this.i, lt));
       this.i = lt + 8;
@@ -104,12 +108,13 @@ class Scanner {
     if (selfClosing) {
       if (tag === 'nil') return null;
       if (tag === 'string') return '';
-      if (tag === 'array' || tag === 'struct') this.fail(`<${tag}/> without content`);
+      if (tag === 'struct') return {};
+      if (tag === 'array') return [];
       this.fail(`unsupported empty element <${tag}/>`);
     }
     switch (tag) {
       case 'string':
-        return unescape(this.text('</string>'));
+        return this.stringText('</string>');
       case 'struct':
         return this.struct();
       case 'array':
@@ -146,13 +151,13 @@ class Scanner {
 
   private struct(): { [member: string]: XmlRpcValue } {
     const out: { [member: string]: XmlRpcValue } = {};
-    for (;;) {
+    for (let index = 0; ; index++) {
       this.ws();
       if (this.take('</struct>')) return out;
       this.expect('<member>');
       this.ws();
       this.expect('<name>');
-      const name = unescape(this.text('</name>'));
+      const name = this.memberName(index);
       const value = this.value();
       this.ws();
       this.expect('</member>');
@@ -199,6 +204,46 @@ class Scanner {
     return text;
   }
 
+  /**
+   * A member name. Most of the time goes into building objects, and keys that are fresh slices cost
+   * a string-table lookup each; supervisord repeats the same names in the same order in every
+   * struct, so the name last seen at this position is reused when the text matches it.
+   */
+  private memberName(index: number): string {
+    const known = MEMBER_NAMES[index];
+    if (known !== undefined && this.at(known, this.i) && this.at('</name>', this.i + known.length)) {
+      this.i += known.length + 7;
+      return known;
+    }
+    const name = this.stringText('</name>');
+    if (index < MEMBER_NAMES.length) MEMBER_NAMES[index] = name;
+    return name;
+  }
+
+  /** Character data up to `end` (consumed): entities resolved, CDATA sections kept verbatim. */
+  private stringText(end: string): string {
+    const s = this.s;
+    const lt = s.indexOf('<', this.i);
+    if (lt !== -1 && this.at(end, lt)) {
+      const text = unescape(s.slice(this.i, lt));
+      this.i = lt + end.length;
+      return text;
+    }
+    let out = '';
+    for (;;) {
+      const next = s.indexOf('<', this.i);
+      if (next === -1) this.fail(`missing ${end}`);
+      out += unescape(s.slice(this.i, next));
+      this.i = next;
+      if (this.take(end)) return out;
+      if (!this.take('<![CDATA[')) this.fail(`markup inside an element before ${end}`);
+      const close = s.indexOf(']]>', this.i);
+      if (close === -1) this.fail('unterminated CDATA section');
+      out += s.slice(this.i, close);
+      this.i = close + 3;
+    }
+  }
+
   private ws(): void {
     const s = this.s;
     let i = this.i;
@@ -211,8 +256,16 @@ class Scanner {
   }
 
   private take(token: string): boolean {
-    if (!this.s.startsWith(token, this.i)) return false;
+    if (!this.at(token, this.i)) return false;
     this.i += token.length;
+    return true;
+  }
+
+  /** `s.startsWith(token, i)`, as an inlinable loop: builtin calls dominate on short tokens. */
+  private at(token: string, i: number): boolean {
+    const s = this.s;
+    const n = token.length;
+    for (let k = 0; k < n; k++) if (s.charCodeAt(i + k) !== token.charCodeAt(k)) return false;
     return true;
   }
 

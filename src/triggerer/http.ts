@@ -1,0 +1,124 @@
+/**
+ * The triggerer's health and metrics server: `/metrics` (Prometheus text), `/healthz` (liveness: the
+ * event loop answers) and `/readyz` (readiness: Redis connected and the worker claiming). Plain
+ * node:http, loopback by default, read-only.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Default port of the health and metrics server (the OpenTelemetry Prometheus exporter's). */
+export const DEFAULT_METRICS_PORT = 9464;
+
+/** What the daemon reports about itself at each probe. */
+export interface HealthStatus {
+  /** The process can make progress (false: restart it). */
+  live: boolean;
+  /** The process can take work: Redis connected and the worker running. */
+  ready: boolean;
+  /** Why, in a few fields (served as JSON; never credentials). */
+  detail?: Record<string, unknown>;
+}
+
+/** What `/metrics` serves (TriggererMetrics in production). */
+export interface MetricsSource {
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+/** Options for {@link startHealthServer}. */
+export interface HealthServerOptions {
+  /** TCP port; 0 picks a free one. @default 9464 */
+  port?: number;
+  /** Address to bind. @default '127.0.0.1' */
+  host?: string;
+  metrics: MetricsSource;
+  health: () => HealthStatus | Promise<HealthStatus>;
+}
+
+/** A running health server. */
+export interface HealthServer {
+  /** The bound port (the chosen one when 0 was asked). */
+  port: number;
+  host: string;
+  /** `http://host:port`. */
+  url: string;
+  /** Stops listening and ends open connections. */
+  close(): Promise<void>;
+}
+
+/** The port or host cannot be used. */
+export class HealthServerError extends Error {
+  override name = 'HealthServerError';
+}
+
+/** Starts the health and metrics server; resolves once it listens. */
+export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
+  const port = options.port ?? DEFAULT_METRICS_PORT;
+  const host = options.host ?? '127.0.0.1';
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new HealthServerError(`metrics port must be an integer from 0 to 65535, got ${port}`);
+  }
+  const server = createServer((request, response) => {
+    handle(request, response, options).catch((error: unknown) => {
+      send(response, 500, 'text/plain; charset=utf-8', `${(error as Error).message ?? String(error)}\n`);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new HealthServerError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`)),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    port: bound,
+    host,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(
+  request: IncomingMessage,
+  response: ServerResponse,
+  options: HealthServerOptions,
+): Promise<void> {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    response.setHeader('Allow', 'GET, HEAD');
+    send(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+    return;
+  }
+  const path = (request.url ?? '/').split('?')[0];
+  switch (path) {
+    case '/metrics':
+      send(response, 200, options.metrics.contentType, await options.metrics.render());
+      return;
+    case '/healthz':
+    case '/readyz': {
+      const status = await options.health();
+      const ok = path === '/healthz' ? status.live : status.live && status.ready;
+      const body = {
+        live: status.live,
+        ready: status.ready,
+        ...(status.detail && { detail: status.detail }),
+      };
+      send(response, ok ? 200 : 503, 'application/json', `${JSON.stringify(body)}\n`);
+      return;
+    }
+    default:
+      send(response, 404, 'text/plain; charset=utf-8', 'not found: try /metrics, /healthz, /readyz\n');
+  }
+}
+
+function send(response: ServerResponse, code: number, type: string, body: string): void {
+  if (response.headersSent) {
+    response.end();
+    return;
+  }
+  response.writeHead(code, { 'Content-Type': type, 'Cache-Control': 'no-store' });
+  response.end(response.req.method === 'HEAD' ? undefined : body);
+}

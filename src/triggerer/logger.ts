@@ -1,0 +1,90 @@
+/**
+ * The triggerer's logger: pino JSON lines (pretty when a human watches a terminal), with every
+ * credential path redacted so that no password or authorization header can reach a log line.
+ */
+import { createRequire } from 'node:module';
+import { Writable } from 'node:stream';
+import { pino, type DestinationStream, type Level, type Logger } from 'pino';
+
+/** Paths pino replaces with {@link REDACTED} before a line is written. */
+export const REDACT_PATHS = [
+  'password',
+  '*.password',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'endpoint.password',
+  'kwargs.password',
+  'connection.password',
+] as const;
+
+/** What a redacted value reads as. */
+export const REDACTED = '[redacted]';
+
+/** Options for {@link createLogger}. */
+export interface LoggerOptions {
+  /** Lowest level written. @default 'info' */
+  level?: Level | 'silent';
+  /** Human-readable lines (pino-pretty). @default true only when writing to stdout and stdout is a TTY */
+  pretty?: boolean;
+  /** Where lines go. @default stdout */
+  destination?: DestinationStream;
+  /** The `name` field of every line. @default 'triggerer' */
+  name?: string;
+}
+
+const require = createRequire(import.meta.url);
+
+/** A pino logger with credential redaction; pretty in a terminal, JSON otherwise. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const pretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY === true);
+  const settings = {
+    name: options.name ?? 'triggerer',
+    level: options.level ?? 'info',
+    redact: { paths: [...REDACT_PATHS], censor: REDACTED },
+  };
+  const prettyStream = pretty ? loadPretty(options.destination) : undefined;
+  const destination = prettyStream ?? options.destination;
+  return destination === undefined ? pino(settings) : pino(settings, destination);
+}
+
+/** The child logger of one trigger: every line carries its id, classpath and endpoint. */
+export function triggerLogger(
+  base: Logger,
+  fields: { triggerId: string; classpath: string; endpoint?: string | undefined },
+): Logger {
+  const { triggerId, classpath, endpoint } = fields;
+  return base.child({ triggerId, classpath, ...(endpoint !== undefined && { endpoint }) });
+}
+
+/**
+ * pino-pretty is a devDependency: an installed package may lack it, and then the lines stay JSON.
+ * Loaded synchronously (it is CommonJS) so that createLogger need not be async, and run in-process
+ * rather than as a pino transport so no worker thread outlives a closed triggerer.
+ */
+function loadPretty(destination: DestinationStream | undefined): DestinationStream | undefined {
+  let build: (options: Record<string, unknown>) => DestinationStream;
+  try {
+    build = require('pino-pretty') as typeof build;
+  } catch {
+    return undefined;
+  }
+  return build({
+    colorize: destination === undefined && process.stdout.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+    sync: true,
+    ...(destination !== undefined && { destination: asStream(destination) }),
+  });
+}
+
+/** pino-pretty writes to a stream; a bare `{ write }` destination (tests capture lines so) is wrapped. */
+function asStream(destination: DestinationStream): NodeJS.WritableStream {
+  if (destination instanceof Writable) return destination;
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      destination.write(chunk.toString());
+      done();
+    },
+  });
+}
