@@ -52,3 +52,8 @@ export const TriggerEventSchema = z.object({
 });
 /** The result of a trigger: the return value of its job, read by the continuation. */
 export type TriggerEvent = z.infer<typeof TriggerEventSchema>;
+
+/** The JSON Schema (draft 2020-12) of a trigger record, for producers in other languages. */
+export function recordJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(TriggerRecordSchema, { io: 'input' }) as Record<string, unknown>;
+}

@@ -1,7 +1,121 @@
-/** `supervisor-triggerer defer` (not implemented yet). */
-import { EXIT_USAGE, type CliIO } from './io.js';
+/**
+ * `supervisor-triggerer defer --classpath C --kwargs JSON [--id ID] [--timeout 10m] [--wait]`:
+ * enqueues a trigger from any language's task. Prints the trigger id, or with --wait the TriggerEvent
+ * as JSON with the exit code of its status: 0 fired, 3 timeout, 1 failed, 4 cancelled.
+ */
+import { parseArgs } from 'node:util';
+import { defer, InvalidDeferral, waitFor, WaitTimeout } from '../client/index.js';
+import { parseDuration } from '../config/duration.js';
+import type { TriggerStatus } from '../record.js';
+import { findRedisUrl } from '../triggerer/redis.js';
+import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 
-export async function run(_args: string[], io: CliIO): Promise<number> {
-  io.stderr('defer: not implemented yet\n');
-  return EXIT_USAGE;
+/** Exit code of `defer --wait` per event status. */
+export const EXIT_BY_STATUS: Record<TriggerStatus, number> = {
+  fired: EXIT_OK,
+  failed: EXIT_FAILED,
+  timeout: 3,
+  cancelled: 4,
+};
+
+/** How long `--wait` keeps waiting past the deadline for a triggerer to commit the timeout event. */
+const DEADLINE_GRACE_MS = 60_000;
+
+const HELP = `usage: supervisor-triggerer defer --classpath C [--kwargs JSON] [options]
+
+options:
+  --classpath C       trigger definition, e.g. supervisor.ProgramStateTrigger
+  --kwargs JSON       the trigger's arguments as a JSON object (default {})
+  --id ID             trigger id (default: a UUID); deferring an existing id is a no-op
+  --timeout DUR       deadline from now (10m, 30s, 1h30m): the trigger fires 'timeout' then
+  --wait              wait and print the event as JSON; exit 0 fired, 3 timeout, 1 failed, 4 cancelled
+  --wait-timeout DUR  give up waiting after DUR (exit 3; the trigger keeps running)
+  --redis-url URL     default: $REDIS_URL, else the embedded redis of a running triggerer
+  --state-dir DIR     where to find the embedded redis (default ~/.local/state/supervisor-triggerer)
+`;
+
+/** Runs `defer`. */
+export async function run(args: string[], io: CliIO): Promise<number> {
+  const values = parseCli(args);
+  if (values.help) {
+    io.stdout(HELP);
+    return EXIT_OK;
+  }
+  if (!values.classpath) throw new UsageError('--classpath is required');
+  let kwargs: unknown = {};
+  if (values.kwargs !== undefined) {
+    try {
+      kwargs = JSON.parse(values.kwargs);
+    } catch {
+      throw new UsageError('--kwargs: not JSON');
+    }
+    if (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) {
+      throw new UsageError('--kwargs: expected a JSON object');
+    }
+  }
+  const waitTimeout =
+    values['wait-timeout'] === undefined ? undefined : durationFlag('--wait-timeout', values['wait-timeout']);
+  const connection = await findRedisUrl({
+    url: values['redis-url'],
+    env: io.env,
+    stateDir: values['state-dir'],
+  });
+  let deferred;
+  try {
+    deferred = await defer(
+      { classpath: values.classpath, kwargs: kwargs as Record<string, unknown> },
+      { connection, id: values.id, timeout: values.timeout },
+    );
+  } catch (error) {
+    if (error instanceof InvalidDeferral) throw new UsageError(error.message);
+    throw error;
+  }
+  if (!values.wait) {
+    io.stdout(`${deferred.triggerId}\n`);
+    return EXIT_OK;
+  }
+  const deadline = deferred.record.deadline === undefined ? undefined : Date.parse(deferred.record.deadline);
+  const untilDeadline =
+    deadline === undefined ? undefined : Math.max(0, deadline - Date.now()) + DEADLINE_GRACE_MS;
+  const timeout = [waitTimeout, untilDeadline].filter((t) => t !== undefined).sort((a, b) => a - b)[0];
+  try {
+    const event = await waitFor(deferred.triggerId, { connection, timeout, pollMs: 500 });
+    io.stdout(`${JSON.stringify(event)}\n`);
+    return EXIT_BY_STATUS[event.status];
+  } catch (error) {
+    if (!(error instanceof WaitTimeout)) throw error;
+    io.stderr(`supervisor-triggerer defer: ${error.message} (is a triggerer running?)\n`);
+    return EXIT_BY_STATUS.timeout;
+  }
+}
+
+function parseCli(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        classpath: { type: 'string' },
+        kwargs: { type: 'string' },
+        id: { type: 'string' },
+        timeout: { type: 'string' },
+        wait: { type: 'boolean' },
+        'wait-timeout': { type: 'string' },
+        'redis-url': { type: 'string' },
+        'state-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function durationFlag(flag: string, text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    throw new UsageError(`${flag}: ${(error as Error).message}`);
+  }
 }

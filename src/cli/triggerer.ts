@@ -1,7 +1,127 @@
-/** `supervisor-triggerer triggerer` (not implemented yet). */
-import { EXIT_USAGE, type CliIO } from './io.js';
+/**
+ * `supervisor-triggerer triggerer [--config FILE]`: runs the daemon until SIGTERM/SIGINT. Without a
+ * Redis URL (flag, $REDIS_URL, config) it starts its own redis-server in the state directory.
+ */
+import { parseArgs } from 'node:util';
+import { TriggerRegistry } from '../../triggers/index.js';
+import { ConnectionResolver } from '../triggerer/connections.js';
+import { Triggerer } from '../triggerer/daemon.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../triggerer/embedded-redis.js';
+import { createLogger } from '../triggerer/logger.js';
+import { loadTriggererConfig, LOG_LEVELS, parseTriggererConfig } from '../triggerer/options.js';
+import { defaultStateDir, redactRedisUrl, redisOptions } from '../triggerer/redis.js';
+import { parseDuration } from '../config/duration.js';
+import { EXIT_OK, UsageError, type CliIO } from './io.js';
 
-export async function run(_args: string[], io: CliIO): Promise<number> {
-  io.stderr('triggerer: not implemented yet\n');
-  return EXIT_USAGE;
+const HELP = `usage: supervisor-triggerer triggerer [options]
+
+Runs the triggerer: claims trigger records from the 'triggers' queue and completes each with its event.
+
+options:
+  --config FILE            triggerer config (YAML/JSON): redis_url, capacity, plugins, connections, ...
+  --redis-url URL          redis://, rediss:// or unix:// (default: $REDIS_URL, config, else embedded)
+  --capacity N             triggers watched at once (default 1000)
+  --plugin PATH            extra trigger module (repeatable; added to the config's plugins)
+  --state-dir DIR          where the embedded redis lives (default ~/.local/state/supervisor-triggerer)
+  --lock-duration DUR      BullMQ job lock (default 6s); failover <= lock-duration + stalled-interval
+  --stalled-interval DUR   BullMQ stalled check period (default 3s)
+  --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info)
+`;
+
+/** Runs the daemon; resolves with the exit code after a signal stopped it. */
+export async function run(args: string[], io: CliIO): Promise<number> {
+  const { values } = parseCli(args);
+  if (values.help) {
+    io.stdout(HELP);
+    return EXIT_OK;
+  }
+  const config = values.config ? await loadTriggererConfig(values.config) : parseTriggererConfig('');
+  const level = values['log-level'] ?? config.log_level;
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new UsageError(`--log-level: unknown level '${level}'`);
+  const logger = createLogger({ level: level as (typeof LOG_LEVELS)[number] });
+  const stateDir = values['state-dir'] ?? config.state_dir ?? defaultStateDir(io.env);
+  let embedded: EmbeddedRedis | undefined;
+  let redisUrl = values['redis-url'] ?? io.env.REDIS_URL ?? config.redis_url;
+  if (!redisUrl) {
+    embedded = await startEmbeddedRedis(stateDir);
+    redisUrl = embedded.url;
+    logger.info({ url: redisUrl, pid: embedded.pid, reused: !embedded.owned }, 'embedded redis');
+  }
+  let triggerer: Triggerer | undefined;
+  try {
+    const registry = await TriggerRegistry.withPlugins([...config.plugins, ...(values.plugin ?? [])]);
+    const endpoints = await ConnectionResolver.create({ connections: config.connections, env: io.env });
+    triggerer = new Triggerer({
+      connection: redisOptions(redisUrl),
+      registry,
+      endpoints,
+      capacity: values.capacity === undefined ? config.capacity : positiveInt('--capacity', values.capacity),
+      lockDurationMs: duration('--lock-duration', values['lock-duration']) ?? config.lock_duration,
+      stalledIntervalMs:
+        duration('--stalled-interval', values['stalled-interval']) ?? config.stalled_interval,
+      defaultIntervalMs: config.default_interval,
+      logger,
+    });
+    const stop = waitForSignal();
+    await triggerer.start();
+    logger.info({ redis: redactRedisUrl(redisUrl), classpaths: registry.classpaths() }, 'triggerer ready');
+    const signal = await stop;
+    logger.info({ signal }, 'stopping');
+    return EXIT_OK;
+  } finally {
+    await triggerer?.close();
+    await embedded?.stop();
+  }
+}
+
+function parseCli(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        config: { type: 'string' },
+        'redis-url': { type: 'string' },
+        capacity: { type: 'string' },
+        plugin: { type: 'string', multiple: true },
+        'state-dir': { type: 'string' },
+        'lock-duration': { type: 'string' },
+        'stalled-interval': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.removeListener('SIGINT', on);
+      process.removeListener('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+function positiveInt(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new UsageError(`${flag}: expected a positive integer, got '${text}'`);
+  return value;
+}
+
+function duration(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    throw new UsageError(`${flag}: ${(error as Error).message}`);
+  }
 }

@@ -16,7 +16,9 @@ function triggerIdOf(key: string): string {
  * failed (a bad record), a `failed` event with the job's failure reason. Throws NoTriggerEvent when
  * the job has no finished trigger child.
  */
-export async function readTriggerEvent(job: Pick<Job, 'id' | 'getChildrenValues' | 'getIgnoredChildrenFailures'>): Promise<TriggerEvent> {
+export async function readTriggerEvent(
+  job: Pick<Job, 'id' | 'getChildrenValues' | 'getIgnoredChildrenFailures'>,
+): Promise<TriggerEvent> {
   const values = (await job.getChildrenValues()) ?? {};
   for (const [key, value] of Object.entries(values)) {
     if (!key.includes(TRIGGER_KEY)) continue;

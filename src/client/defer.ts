@@ -7,7 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
 import { parseDuration } from '../config/duration.js';
-import { TRIGGERS_QUEUE, TriggerRecordSchema, type TriggerRecord, type TriggerRecordInput } from '../record.js';
+import {
+  TRIGGERS_QUEUE,
+  TriggerRecordSchema,
+  type TriggerRecord,
+  type TriggerRecordInput,
+} from '../record.js';
 import { toConnectionOptions, type RedisConnection } from './connection.js';
 import { InvalidDeferral } from './errors.js';
 
@@ -49,7 +54,10 @@ export interface DeferredTrigger {
 export type DeferRecord = Omit<TriggerRecordInput, 'v'> & { v?: 1 };
 
 /** Validates a record and fixes its deadline from `timeout`; throws InvalidDeferral. */
-export function buildRecord(record: DeferRecord, { timeout, now = Date.now }: Pick<DeferOptions, 'timeout' | 'now'> = {}): TriggerRecord {
+export function buildRecord(
+  record: DeferRecord,
+  { timeout, now = Date.now }: Pick<DeferOptions, 'timeout' | 'now'> = {},
+): TriggerRecord {
   let deadline = record.deadline;
   if (timeout !== undefined) {
     let ms: number;
@@ -61,9 +69,15 @@ export function buildRecord(record: DeferRecord, { timeout, now = Date.now }: Pi
     if (!Number.isFinite(ms) || ms < 0) throw new InvalidDeferral(`invalid timeout: ${timeout}`);
     deadline = new Date(now() + ms).toISOString();
   }
-  const parsed = TriggerRecordSchema.safeParse({ v: 1, ...record, ...(deadline !== undefined && { deadline }) });
+  const parsed = TriggerRecordSchema.safeParse({
+    v: 1,
+    ...record,
+    ...(deadline !== undefined && { deadline }),
+  });
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+    const issues = parsed.error.issues.map(
+      (i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`,
+    );
     throw new InvalidDeferral(`invalid trigger record: ${issues.join('; ')}`);
   }
   return parsed.data;

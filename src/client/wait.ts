@@ -73,7 +73,9 @@ export async function waitFor(triggerId: string, options: WaitForOptions): Promi
       events.on('failed', onFinished);
       timers.push(setInterval(() => void check(), options.pollMs ?? 1000));
       if (options.timeout !== undefined) {
-        timers.push(setTimeout(() => reject(new WaitTimeout(triggerId, options.timeout ?? 0)), options.timeout));
+        timers.push(
+          setTimeout(() => reject(new WaitTimeout(triggerId, options.timeout ?? 0)), options.timeout),
+        );
       }
       void check();
     });

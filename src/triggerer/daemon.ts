@@ -17,7 +17,6 @@ import {
   BehaviorSubject,
   filter,
   take,
-  takeUntil,
   timer,
   type Observable,
 } from 'rxjs';

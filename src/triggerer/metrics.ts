@@ -135,6 +135,11 @@ export class TriggererMetrics {
     if (latencyMs !== undefined) this.eventLatency.observe(Math.max(0, latencyMs) / 1000);
   }
 
+  /** One event committed `latencyMs` after the state change its watcher saw (when known only then). */
+  observeEventLatency(latencyMs: number): void {
+    this.eventLatency.observe(Math.max(0, latencyMs) / 1000);
+  }
+
   /** A trigger went back to wait without an event (hand-off); it no longer counts as running. */
   triggerHandedOff(): void {
     this.running = Math.max(0, this.running - 1);

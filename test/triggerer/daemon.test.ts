@@ -100,11 +100,14 @@ describe('Triggerer (real Redis)', () => {
     assert.deepEqual(event?.payload, { note: 'hello' });
     const again = await waitFor('fire-1', { connection: redis.url, timeout: 5000 });
     assert.deepEqual(again, event);
-    const continuation = await Job.fromId(
-      new Queue('task-fire', { connection: connection() }),
-      'fire-1-resume',
-    );
-    await waitUntil(async () => ((await continuation?.getState()) === 'completed' ? true : undefined));
+    const resumeQueue = new Queue('task-fire', { connection: connection() });
+    try {
+      await waitUntil(async () =>
+        (await resumeQueue.getJobState('fire-1-resume')) === 'completed' ? true : undefined,
+      );
+    } finally {
+      await resumeQueue.close();
+    }
     assert.equal(seen.runs.length, 1);
   });
 

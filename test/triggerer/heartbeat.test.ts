@@ -59,7 +59,11 @@ describe('heartbeats (real Redis)', () => {
     let running = 0;
     const heartbeat = await startHeartbeat({
       redis: client,
-      load: () => ({ capacity: 10, running, endpoints: running ? { 'box-2': running } : ({} as Record<string, number>) }),
+      load: () => ({
+        capacity: 10,
+        running,
+        endpoints: running ? { 'box-2': running } : ({} as Record<string, number>),
+      }),
       id: 'load',
       intervalMs: 100,
     });

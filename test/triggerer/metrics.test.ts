@@ -34,7 +34,8 @@ describe('TriggererMetrics', () => {
     try {
       for (let i = 0; i < 4; i++) metrics.triggerStarted();
       metrics.triggerFinished('fired', 40);
-      metrics.triggerFinished('fired', 300);
+      metrics.triggerFinished('fired');
+      metrics.observeEventLatency(300); // measured once the event is committed
       metrics.triggerFinished('timeout');
       metrics.triggerFinished('failed');
       const text = await metrics.render();

@@ -1,0 +1,125 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Queue, Worker } from 'bullmq';
+import { pino } from 'pino';
+import { TriggerRegistry } from '../../triggers/index.js';
+import { defer, readTriggerEvent, waitFor } from '../../src/client/index.js';
+import { TRIGGERS_QUEUE, type TriggerEvent } from '../../src/record.js';
+import { ConnectionResolver } from '../../src/triggerer/connections.js';
+import { Triggerer } from '../../src/triggerer/daemon.js';
+import { redisOptions } from '../../src/triggerer/redis.js';
+import { startRedis, type RedisHandle } from '../fixtures/redis.js';
+import { startSupervisord, type SupervisordHandle } from '../fixtures/supervisord.js';
+import { spawnOwned, waitUntil } from '../fixtures/processes.js';
+
+const PASSWORD = 's3cret-pw-0451';
+const WRONG_PASSWORD = 'hunter2-wrong-pw';
+
+describe('Triggerer with a real supervisord', () => {
+  let redis: RedisHandle;
+  let supervisord: SupervisordHandle;
+  let triggerer: Triggerer;
+  let continuation: Worker;
+  let triggers: Queue;
+  const runs: TriggerEvent[] = [];
+  const logLines: string[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    supervisord = await startSupervisord({
+      username: 'watcher',
+      password: PASSWORD,
+      programs: {
+        sleeper: 'command=sleep 1000\nautostart=true\nstartsecs=0\nstopsignal=KILL',
+      },
+    });
+    const passwordFile = join(supervisord.dir, 'password');
+    await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
+    const endpoints = await ConnectionResolver.create({
+      connections: {
+        'box-1': { url: supervisord.endpoint.url, username: 'watcher', password_file: passwordFile },
+        'box-bad': { url: supervisord.endpoint.url, username: 'watcher', password: WRONG_PASSWORD },
+      },
+      env: {},
+    });
+    triggerer = new Triggerer({
+      connection: redisOptions(redis.url),
+      registry: new TriggerRegistry(),
+      endpoints,
+      defaultIntervalMs: 200,
+      logger: pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }),
+    });
+    await triggerer.start();
+    triggers = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url) });
+    continuation = new Worker(
+      'task-sup',
+      async (job) => {
+        runs.push(await readTriggerEvent(job));
+      },
+      { connection: redisOptions(redis.url) },
+    );
+  });
+
+  after(async () => {
+    await continuation?.close();
+    await triggers?.close();
+    await triggerer?.close();
+    await supervisord?.stop();
+    await redis?.stop();
+  });
+
+  test('a deferred ProgramStateTrigger fires after supervisorctl stops the program; its continuation runs once', async () => {
+    await defer(
+      {
+        classpath: 'supervisor.ProgramStateTrigger',
+        kwargs: { endpoint: 'box-1', programs: ['sleeper'], states: ['STOPPED'], interval: 200 },
+      },
+      { connection: redis.url, id: 'sup-stop-1', continuation: { queue: 'task-sup', name: 'resume' } },
+    );
+    await waitUntil(
+      async () => ((await triggers.getJobState('sup-stop-1')) === 'active' ? true : undefined),
+      {
+        what: 'trigger claimed',
+      },
+    );
+    // Claimed and watching while the program is RUNNING: it cannot have fired yet.
+    await waitUntil(() =>
+      logLines.some((l) => l.includes('sup-stop-1') && l.includes('watching')) ? true : undefined,
+    );
+    assert.equal(runs.length, 0);
+    const ctl = spawnOwned('supervisorctl', ['-c', supervisord.configPath, 'stop', 'sleeper']);
+    await ctl.exited;
+    assert.equal(ctl.child.exitCode, 0, ctl.output());
+    await waitUntil(() => (runs.length > 0 ? true : undefined), { what: 'continuation ran' });
+    const resume = new Queue('task-sup', { connection: redisOptions(redis.url) });
+    try {
+      await waitUntil(async () =>
+        (await resume.getJobState('sup-stop-1-resume')) === 'completed' ? true : undefined,
+      );
+    } finally {
+      await resume.close();
+    }
+    assert.equal(runs.length, 1);
+    const event = runs[0];
+    assert.equal(event?.triggerId, 'sup-stop-1');
+    assert.equal(event?.status, 'fired');
+    assert.deepEqual(event?.payload.matched, ['sleeper:sleeper']);
+  });
+
+  test('a wrong password fails the trigger with a reason that never contains the password', async () => {
+    await defer(
+      { classpath: 'supervisor.ProgramStateTrigger', kwargs: { endpoint: 'box-bad', states: ['STOPPED'] } },
+      { connection: redis.url, id: 'sup-badpw-1' },
+    );
+    const event = await waitFor('sup-badpw-1', { connection: redis.url, timeout: 10_000 });
+    assert.equal(event.status, 'failed');
+    assert.ok(String(event.payload.error).length > 0);
+    assert.ok(!JSON.stringify(event).includes(WRONG_PASSWORD), 'event holds no password');
+    assert.ok(
+      !logLines.some((l) => l.includes(WRONG_PASSWORD) || l.includes(PASSWORD)),
+      'no log line holds a password',
+    );
+  });
+});
