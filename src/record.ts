@@ -57,3 +57,8 @@ export type TriggerEvent = z.infer<typeof TriggerEventSchema>;
 export function recordJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(TriggerRecordSchema, { io: 'input' }) as Record<string, unknown>;
 }
+
+/** JSON Schema of the TriggerEvent a continuation receives (`config schema --event`). */
+export function eventJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(TriggerEventSchema) as Record<string, unknown>;
+}

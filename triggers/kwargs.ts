@@ -1,29 +1,13 @@
 /** zod pieces the built-in triggers' kwargs share; names are snake_case as in the Python projects. */
 import { z } from 'zod';
-import { parseDuration } from '../src/config/duration.js';
+import { durationSchema } from '../src/config/duration.js';
 import { PROCESS_STATE_NAMES } from '../src/supervisor/states.js';
 
 /**
- * A duration in ms: a number of milliseconds (also as a numeric string), or text such as `250ms`,
- * `10s`, `5m`, `1h30m`, `PT5M`.
+ * A duration, output in ms: text such as `250ms`, `10s`, `5m`, `1h30m`, `PT5M`, or a bare number of
+ * SECONDS (the rule of every duration written as data; see src/config/duration.ts).
  */
-export const duration = (what: string) =>
-  z
-    .union([z.number(), z.string()], {
-      error: `${what}: expected milliseconds or a duration like 10s, 5m, 1h30m`,
-    })
-    .transform((value, ctx) => {
-      try {
-        const text = typeof value === 'string' ? value.trim() : value;
-        const ms =
-          typeof text === 'number' || /^\d+(\.\d+)?$/.test(text) ? Number(text) : parseDuration(text);
-        if (!Number.isFinite(ms) || ms < 0) throw new Error(`expected a non-negative duration, got ${value}`);
-        return ms;
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: `${what}: ${(error as Error).message}` });
-        return z.NEVER;
-      }
-    });
+export const duration = (what: string) => durationSchema(what);
 
 /** A positive poll interval in ms. */
 export const interval = () =>

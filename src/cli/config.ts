@@ -13,6 +13,7 @@ import {
   resolveJob,
   writeJobFiles,
 } from '../config/index.js';
+import { eventJsonSchema, recordJsonSchema } from '../record.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 
 const USAGE = `usage: supervisor-triggerer config <subcommand>
@@ -22,7 +23,8 @@ const USAGE = `usage: supervisor-triggerer config <subcommand>
                                                print the filled supervisord.conf; --write also writes it,
                                                the program folders and the state file into working_dir
   import SUPERVISORD_CONF [--working-dir DIR]  print the equivalent job file (YAML)
-  schema                                       print the JSON Schema of the job file format
+  schema [--record | --event]                  print the JSON Schema of the job file format, or of the
+                                               trigger record / TriggerEvent exchanged with the triggerer
 `;
 
 async function loadAndResolve(files: string[], overrides: string[], io: CliIO) {
@@ -89,10 +91,15 @@ async function dispatch(sub: string | undefined, args: string[], io: CliIO): Pro
       return EXIT_OK;
     }
     case 'schema': {
-      const { values, positionals } = parse(args, {});
+      const { values, positionals } = parse(args, {
+        record: { type: 'boolean' },
+        event: { type: 'boolean' },
+      });
       if (values.help) return (io.stdout(USAGE), EXIT_OK);
       if (positionals.length) throw new UsageError('schema takes no arguments');
-      io.stdout(`${JSON.stringify(jobJsonSchema(), null, 2)}\n`);
+      if (values.record && values.event) throw new UsageError('give --record or --event, not both');
+      const schema = values.record ? recordJsonSchema() : values.event ? eventJsonSchema() : jobJsonSchema();
+      io.stdout(`${JSON.stringify(schema, null, 2)}\n`);
       return EXIT_OK;
     }
     case undefined:

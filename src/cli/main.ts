@@ -19,6 +19,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
     summary: 'enqueue a trigger (optionally wait for its event)',
     load: async () => (await import('./defer.js')).run,
   },
+  cancel: {
+    summary: 'cancel a trigger (its continuation runs with status cancelled)',
+    load: async () => (await import('./cancel.js')).run,
+  },
   status: {
     summary: 'show triggers per endpoint and state',
     load: async () => (await import('./status.js')).run,

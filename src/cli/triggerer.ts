@@ -7,6 +7,7 @@ import { TriggerRegistry } from '../../triggers/index.js';
 import { ConnectionResolver } from '../triggerer/connections.js';
 import { Triggerer } from '../triggerer/daemon.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../triggerer/embedded-redis.js';
+import { DEFAULT_METRICS_PORT } from '../triggerer/http.js';
 import { createLogger } from '../triggerer/logger.js';
 import { loadTriggererConfig, LOG_LEVELS, parseTriggererConfig } from '../triggerer/options.js';
 import { defaultStateDir, redactRedisUrl, redisOptions } from '../triggerer/redis.js';
@@ -26,6 +27,7 @@ options:
   --lock-duration DUR      BullMQ job lock (default 6s); failover <= lock-duration + stalled-interval
   --stalled-interval DUR   BullMQ stalled check period (default 3s)
   --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info)
+  --metrics-port N|none    serve /metrics /healthz /readyz on 127.0.0.1:N (default 9464; 0 or none: off)
 `;
 
 /** Runs the daemon; resolves with the exit code after a signal stopped it. */
@@ -61,7 +63,11 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       stalledIntervalMs:
         duration('--stalled-interval', values['stalled-interval']) ?? config.stalled_interval,
       defaultIntervalMs: config.default_interval,
+      sharePollers: config.share_pollers,
       logger,
+      metricsPort: metricsPort(values['metrics-port'] ?? config.metrics_port),
+      metricsHost: config.metrics_host,
+      heartbeatIntervalMs: config.heartbeat_interval,
     });
     const stop = waitForSignal();
     await triggerer.start();
@@ -88,6 +94,7 @@ function parseCli(args: string[]) {
         'lock-duration': { type: 'string' },
         'stalled-interval': { type: 'string' },
         'log-level': { type: 'string' },
+        'metrics-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -103,6 +110,13 @@ function waitForSignal(): Promise<NodeJS.Signals> {
     const on = (signal: NodeJS.Signals) => {
       process.removeListener('SIGINT', on);
       process.removeListener('SIGTERM', on);
+      // A second signal while handing off forces the exit (the locks then expire as after a crash).
+      const force = (again: NodeJS.Signals) => {
+        process.stderr.write(`supervisor-triggerer triggerer: ${again} again, exiting without hand-off\n`);
+        process.exit(130);
+      };
+      process.once('SIGINT', force);
+      process.once('SIGTERM', force);
       resolve(signal);
     };
     process.on('SIGINT', on);
@@ -124,4 +138,14 @@ function duration(flag: string, text: string | undefined): number | undefined {
   } catch (error) {
     throw new UsageError(`${flag}: ${(error as Error).message}`);
   }
+}
+
+/** `--metrics-port` / `metrics_port`: a port, or 0 / none for no server (null); unset: the default. */
+function metricsPort(value: string | number | undefined): number | null {
+  if (value === undefined) return DEFAULT_METRICS_PORT;
+  if (value === 'none') return null;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535 || String(value).trim() === '')
+    throw new UsageError(`--metrics-port: expected a port number 0-65535 or 'none', got '${value}'`);
+  return port === 0 ? null : port;
 }

@@ -30,7 +30,7 @@ export interface DeferOptions {
   connection: RedisConnection;
   /** The trigger id (the job id). No `:`. Deferring an id that exists is a no-op. @default a UUID */
   id?: string;
-  /** `'10m'`, `'30s'`, or ms: becomes the record's absolute `deadline`, fixed now. */
+  /** `'10m'`, `'250ms'`, `'PT5M'`, or a number of SECONDS: becomes the record's absolute `deadline`, fixed now. */
   timeout?: string | number;
   continuation?: Continuation;
   /** BullMQ key prefix. @default 'bull' */
@@ -62,7 +62,7 @@ export function buildRecord(
   if (timeout !== undefined) {
     let ms: number;
     try {
-      ms = typeof timeout === 'number' ? timeout : parseDuration(timeout);
+      ms = parseDuration(timeout);
     } catch (error) {
       throw new InvalidDeferral(`invalid timeout: ${(error as Error).message}`);
     }

@@ -31,3 +31,14 @@ export class NoTriggerEvent extends Error {
     super(`job '${jobId ?? '?'}' has no finished trigger child`);
   }
 }
+
+/** `cancel` of a trigger that already has its event; `status` says which. */
+export class TriggerAlreadyFinished extends Error {
+  override name = 'TriggerAlreadyFinished';
+  constructor(
+    readonly triggerId: string,
+    readonly status: string,
+  ) {
+    super(`trigger '${triggerId}' already finished with status '${status}'`);
+  }
+}

@@ -9,6 +9,13 @@ export {
 } from './defer.js';
 export { waitFor, finishedEvent, failedEvent, type WaitForOptions } from './wait.js';
 export { readTriggerEvent } from './continuation.js';
-export { triggerStatus, type TriggerStatusReport, type StateCounts } from './status.js';
+export { triggerStatus, liveTriggerers, type TriggerStatusReport, type StateCounts } from './status.js';
 export { toConnectionOptions, type RedisConnection } from './connection.js';
-export { InvalidDeferral, TriggerNotFound, WaitTimeout, NoTriggerEvent } from './errors.js';
+export { cancel, type CancelOptions, type CancelResult } from './cancel.js';
+export {
+  InvalidDeferral,
+  TriggerNotFound,
+  TriggerAlreadyFinished,
+  WaitTimeout,
+  NoTriggerEvent,
+} from './errors.js';

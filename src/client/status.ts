@@ -1,5 +1,7 @@
-/** Counts of trigger jobs per endpoint and state, for `supervisor-triggerer status`. */
+/** What `supervisor-triggerer status` shows: live triggerers, and trigger jobs per endpoint and state. */
 import { Queue, type JobType } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { listTriggerers, type TriggererInfo } from '../triggerer/heartbeat.js';
 import { TRIGGERS_QUEUE } from '../record.js';
 import { toConnectionOptions, type RedisConnection } from './connection.js';
 
@@ -41,5 +43,28 @@ export async function triggerStatus({
     return report;
   } finally {
     await queue.close();
+  }
+}
+
+/** The triggerers whose heartbeat in Redis is alive, oldest first, with their load. */
+export async function liveTriggerers({
+  connection,
+  prefix,
+}: {
+  connection: RedisConnection;
+  /** Heartbeat key prefix. @default HEARTBEAT_PREFIX */
+  prefix?: string;
+}): Promise<TriggererInfo[]> {
+  const options = toConnectionOptions(connection);
+  const given = options as { duplicate?: () => Redis };
+  // A client instance is duplicated so that closing ours leaves the caller's open.
+  const redis =
+    typeof given.duplicate === 'function'
+      ? given.duplicate()
+      : new Redis({ ...(options as RedisOptions), maxRetriesPerRequest: 1 });
+  try {
+    return await listTriggerers(redis, prefix === undefined ? {} : { prefix });
+  } finally {
+    redis.disconnect();
   }
 }

@@ -1,4 +1,9 @@
-/** Durations in job files: `30s`, `5m`, `8h`, `1h30m`, `250ms`, `2d`, ISO 8601 `PT5M`, or seconds. */
+/**
+ * The one rule for durations written as data (job files, the triggerer config, trigger kwargs, CLI
+ * flags): `30s`, `5m`, `8h`, `1h30m`, `250ms`, `2d`, ISO 8601 `PT5M`, or a bare number of SECONDS.
+ * Only TypeScript options whose names end in `Ms` take milliseconds.
+ */
+import { z } from 'zod';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -27,4 +32,24 @@ export function parseDuration(value: string | number): number {
     return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]!.toLowerCase()]!, 0));
   }
   throw new Error(`expected a duration like 30s, 5m, 8h, 1h30m, PT5M or a number of seconds, got '${value}'`);
+}
+
+/**
+ * A zod schema of a duration written as data (text or seconds), output in ms. `what` prefixes the
+ * error message, e.g. `interval: expected a duration ...`.
+ */
+export function durationSchema(what?: string) {
+  const prefix = what === undefined ? '' : `${what}: `;
+  return z
+    .union([z.number(), z.string()], {
+      error: `${prefix}expected a duration like 250ms, 10s, 5m, 1h30m, PT5M or a number of seconds`,
+    })
+    .transform((value, ctx) => {
+      try {
+        return parseDuration(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `${prefix}${(error as Error).message}` });
+        return z.NEVER;
+      }
+    });
 }

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { durationSchema } from '../config/duration.js';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
 
 /** One connection in the config's `connections` map: a URL with credentials, or a job file. */
@@ -16,7 +17,10 @@ export const ConnectionSchema = z.union([
       password: z.string().optional(),
       password_file: z.string().optional().describe('file whose first line is the password'),
       password_env: z.string().optional().describe('environment variable holding the password'),
-      timeout: z.number().positive().optional().describe('per-call timeout in ms'),
+      timeout: durationSchema('timeout')
+        .refine((ms) => ms > 0, { error: 'timeout: must be more than 0' })
+        .optional()
+        .describe('per-call timeout: 10s, 500ms, or seconds'),
     })
     .strict(),
   z.object({ job: z.string().describe('job file written for `supervisor start`') }).strict(),

@@ -6,10 +6,13 @@
  * back to wait through BullMQ's stalled check and another triggerer adopts them.
  */
 import { UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import {
   catchError,
+  concatMap,
   defer as deferObservable,
+  from,
+  NEVER,
   firstValueFrom,
   map,
   merge,
@@ -24,8 +27,12 @@ import { TRIGGER_STATUSES, TRIGGERS_QUEUE, type TriggerEvent, type TriggerOutcom
 import type { SupervisorClient } from '../supervisor/client.js';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
 import type { ProcessInfo } from '../supervisor/states.js';
-import type { TriggerContext } from './definition.js';
+import type { TriggerContext, TriggerDefinition } from './definition.js';
+import { CancelSignals, type CancelRequest } from './cancel.js';
 import { acceptTrigger, InvalidTriggerRecord, type TriggerLookup } from './intake.js';
+import { createLogger, triggerLogger } from './logger.js';
+import { TriggererMetrics } from './metrics.js';
+import { startObservability, type Observability } from './observability.js';
 import {
   DEFAULT_CAPACITY,
   DEFAULT_INTERVAL_MS,
@@ -42,6 +49,8 @@ export interface PollerSource {
   ): Observable<ProcessInfo[]>;
   client(endpoint: string): SupervisorClient;
   close(): Promise<void>;
+  /** Subscribers per endpoint, for the metrics and the heartbeat's load. */
+  stats?(): Record<string, { subscribers: number }>;
 }
 
 /** Options for {@link Triggerer}. */
@@ -67,8 +76,18 @@ export interface TriggererOptions {
   defaultIntervalMs?: number;
   /** BullMQ key prefix. @default 'bull' */
   prefix?: string;
-  /** @default a pino logger at info */
+  /** @default createLogger(): pino JSON at info, pretty in a terminal, credentials redacted */
   logger?: Logger;
+  /** Metrics of this triggerer. @default new TriggererMetrics({ capacity }) */
+  metrics?: TriggererMetrics;
+  /** Port of /metrics /healthz /readyz; undefined or null: no server; 0: any free port. @default none */
+  metricsPort?: number | null;
+  /** Address of that server. @default '127.0.0.1' */
+  metricsHost?: string;
+  /** Heartbeat period in ms (the beat lives 3 periods). @default 5000 */
+  heartbeatIntervalMs?: number;
+  /** Share one poll per endpoint and interval among its triggers (false: the benchmark baseline). @default true */
+  sharePollers?: boolean;
   /** The pollers (tests inject their own). @default new SharedPollers(...) */
   pollers?: PollerSource;
   /** Clock in unix ms. @default Date.now */
@@ -77,6 +96,11 @@ export interface TriggererOptions {
 
 /** The sentinel a watcher yields when its trigger is handed back to the queue. */
 const HANDED_OFF: unique symbol = Symbol('handed-off');
+
+/** What a watcher yields when a user cancelled its trigger. */
+interface CancelSignal {
+  readonly cancel: CancelRequest;
+}
 
 /** The triggerer: claims trigger jobs, watches them, completes each with its TriggerEvent. */
 export class Triggerer {
@@ -88,16 +112,26 @@ export class Triggerer {
   private readonly handOff = new BehaviorSubject(false);
   private readonly active = new Set<string>();
   private closing: Promise<void> | undefined;
+  /** Cancel requests from any process (pub/sub + markers); started with the worker. */
+  private cancels: CancelSignals | undefined;
+  /** This triggerer's metrics (served on /metrics when a metrics port is set). */
+  readonly metrics: TriggererMetrics;
+  private observability: Observability | undefined;
 
   constructor(private readonly options: TriggererOptions) {
-    this.logger = options.logger ?? pino({ name: 'triggerer' });
+    this.logger = options.logger ?? createLogger();
     this.now = options.now ?? Date.now;
+    this.metrics =
+      options.metrics ?? new TriggererMetrics({ capacity: options.capacity ?? DEFAULT_CAPACITY });
+    this.metrics.watchEndpoints(() => this.watchers());
     this.pollers =
       options.pollers ??
       new SharedPollers({
         resolveEndpoint: (name) => options.endpoints.resolve(name),
         logger: this.logger,
         defaultIntervalMs: options.defaultIntervalMs ?? DEFAULT_INTERVAL_MS,
+        onPoll: (endpoint, outcome, ms) => this.metrics.observePoll(endpoint, outcome, ms),
+        share: options.sharePollers ?? true,
       });
   }
 
@@ -106,10 +140,33 @@ export class Triggerer {
     return this.active.size;
   }
 
+  /** The heartbeat id of this triggerer, once started. */
+  get id(): string | undefined {
+    return this.observability?.id;
+  }
+
+  /** `http://host:port` of /metrics /healthz /readyz, once started with a metrics port. */
+  get metricsUrl(): string | undefined {
+    return this.observability?.server?.url;
+  }
+
+  /** Watchers per endpoint with at least one. */
+  private watchers(): Record<string, number> {
+    const stats = this.pollers.stats?.() ?? {};
+    return Object.fromEntries(
+      Object.entries(stats)
+        .filter(([, s]) => s.subscribers > 0)
+        .map(([name, s]) => [name, s.subscribers]),
+    );
+  }
+
   /** Starts claiming triggers; resolves when the worker is connected. */
   async start(): Promise<void> {
     if (this.worker) return;
     const capacity = this.options.capacity ?? DEFAULT_CAPACITY;
+    // Listen for cancels before claiming anything, so no cancel of a claimed trigger is missed.
+    this.cancels = new CancelSignals(this.options.connection, this.options.prefix ?? 'bull', this.logger);
+    await this.cancels.start();
     this.worker = new Worker(TRIGGERS_QUEUE, (job, token) => this.process(job, token), {
       connection: this.options.connection,
       prefix: this.options.prefix,
@@ -129,7 +186,28 @@ export class Triggerer {
       }
     });
     void this.worker.run().catch((error: unknown) => this.logger.error({ err: error }, 'worker stopped'));
+    // 'completed' fires after BullMQ committed the event; firedAt is when the outcome was seen.
+    this.worker.on('completed', (_job, result: TriggerEvent) =>
+      this.metrics.observeEventLatency(this.now() - Date.parse(result.firedAt)),
+    );
     await this.worker.waitUntilReady();
+    try {
+      this.observability = await startObservability({
+        connection: this.options.connection,
+        metrics: this.metrics,
+        logger: this.logger,
+        load: () => ({ capacity, running: this.running, endpoints: this.watchers() }),
+        workerRunning: () => this.worker?.isRunning() ?? false,
+        metricsPort: this.options.metricsPort,
+        ...(this.options.metricsHost !== undefined && { metricsHost: this.options.metricsHost }),
+        ...(this.options.heartbeatIntervalMs !== undefined && {
+          heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+        }),
+      });
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
     this.logger.info({ capacity }, 'triggerer started');
   }
 
@@ -145,7 +223,10 @@ export class Triggerer {
         this.handOff.next(true);
         await closed;
       }
+      await this.cancels?.close();
       await this.pollers.close();
+      await this.observability?.stop();
+      this.metrics.close();
       this.logger.info('triggerer stopped');
     })();
     return this.closing;
@@ -158,16 +239,28 @@ export class Triggerer {
       await job.moveToWait(token);
       throw new WaitingError();
     }
+    // Listen before reading the marker, so a cancel published in between is heard, not lost.
+    const cancelRequests =
+      this.cancels?.watch(triggerId).pipe(filter((r) => r.jobTimestamp === job.timestamp)) ?? NEVER;
+    const marked = await this.readMarker(triggerId, job.timestamp);
     let accepted;
     try {
       accepted = acceptTrigger(job.data, this.options.registry, this.options.endpoints);
     } catch (error) {
       if (!(error instanceof InvalidTriggerRecord)) throw error;
+      if (marked) {
+        // Cancelled before anyone could read it: the cancel is the answer (no definition, no onCancel).
+        this.cancels?.release(triggerId);
+        return this.cancelledEarly(triggerId, marked, undefined);
+      }
       this.logger.warn({ triggerId, kind: error.kind, reason: error.message }, 'bad trigger record');
+      // Its continuation sees a `failed` event (readTriggerEvent), so it counts as one.
+      this.metrics.triggerStarted();
+      this.metrics.triggerFinished('failed');
       throw new UnrecoverableError(error.message);
     }
     const { record, definition, kwargs, endpoint } = accepted;
-    const log = this.logger.child({ triggerId, classpath: record.classpath, endpoint });
+    const log = triggerLogger(this.logger, { triggerId, classpath: record.classpath, endpoint });
     const deadline = record.deadline === undefined ? undefined : Date.parse(record.deadline);
     const event = (outcome: TriggerOutcome): TriggerEvent => ({
       triggerId,
@@ -175,8 +268,19 @@ export class Triggerer {
       payload: outcome.payload,
       firedAt: new Date(this.now()).toISOString(),
     });
+    if (marked) {
+      // Cancelled while waiting, or while being handed off or claimed: onCancel runs here.
+      this.cancels?.release(triggerId);
+      const ctx = this.context(triggerId, deadline, log);
+      return this.cancelledEarly(triggerId, marked, () =>
+        this.cancelOutcome(marked, definition, kwargs, ctx, log),
+      );
+    }
     if (deadline !== undefined && deadline <= this.now()) {
+      this.cancels?.release(triggerId);
       log.info('deadline passed before the trigger started');
+      this.metrics.triggerStarted();
+      this.metrics.triggerFinished('timeout');
       return event(timeoutOutcome(record.deadline ?? ''));
     }
     const ctx = this.context(triggerId, deadline, log);
@@ -193,16 +297,29 @@ export class Triggerer {
         filter(Boolean),
         map((): typeof HANDED_OFF => HANDED_OFF),
       ),
-    ).pipe(take(1));
+      cancelRequests.pipe(map((cancel): CancelSignal => ({ cancel }))),
+    ).pipe(
+      take(1),
+      // The first of event, deadline, hand-off and cancel wins; a cancel then runs onCancel.
+      concatMap((first) =>
+        isCancelSignal(first)
+          ? from(this.cancelOutcome(first.cancel, definition, kwargs, ctx, log))
+          : of(first),
+      ),
+    );
     this.active.add(triggerId);
+    this.metrics.triggerStarted();
     log.debug('watching');
-    let outcome: TriggerOutcome | typeof HANDED_OFF;
+    let outcome: TriggerOutcome | typeof HANDED_OFF | undefined;
     try {
       outcome = await firstValueFrom(watcher, {
         defaultValue: { status: 'failed', payload: { error: 'trigger completed without an event' } },
       });
     } finally {
       this.active.delete(triggerId);
+      this.cancels?.release(triggerId);
+      if (outcome === HANDED_OFF) this.metrics.triggerHandedOff();
+      else this.metrics.triggerFinished(outcome?.status ?? 'failed');
     }
     if (outcome === HANDED_OFF) {
       await job.moveToWait(token);
@@ -211,6 +328,56 @@ export class Triggerer {
     }
     log.info({ status: outcome.status }, 'trigger finished');
     return event(outcome);
+  }
+
+  /** The cancel marker of a claimed job; a failed read is logged (the pub/sub message still counts). */
+  private async readMarker(triggerId: string, jobTimestamp: number): Promise<CancelRequest | undefined> {
+    try {
+      return await this.cancels?.marker(triggerId, jobTimestamp);
+    } catch (error) {
+      this.logger.warn({ triggerId, err: error }, 'could not read the cancel marker');
+      return undefined;
+    }
+  }
+
+  /** The event of a trigger found cancelled when claimed. */
+  private async cancelledEarly(
+    triggerId: string,
+    request: CancelRequest,
+    withOnCancel: (() => Promise<TriggerOutcome>) | undefined,
+  ): Promise<TriggerEvent> {
+    this.metrics.triggerStarted();
+    const outcome = withOnCancel ? await withOnCancel() : cancelledOutcome(request);
+    this.metrics.triggerFinished('cancelled');
+    this.logger.info({ triggerId }, 'trigger cancelled before it started watching');
+    return {
+      triggerId,
+      status: 'cancelled',
+      payload: outcome.payload,
+      firedAt: new Date(this.now()).toISOString(),
+    };
+  }
+
+  /**
+   * Runs the definition's onCancel (only ever on a user's cancel, never on hand-off) and gives the
+   * `cancelled` outcome; an onCancel that fails is reported in the payload, the status stays cancelled.
+   */
+  private async cancelOutcome(
+    request: CancelRequest,
+    definition: TriggerDefinition,
+    kwargs: unknown,
+    ctx: TriggerContext,
+    log: Logger,
+  ): Promise<TriggerOutcome> {
+    log.info({ reason: request.reason }, 'cancelled');
+    if (!definition.onCancel) return cancelledOutcome(request);
+    try {
+      await definition.onCancel(kwargs, ctx);
+      return cancelledOutcome(request);
+    } catch (error) {
+      log.warn({ err: error }, 'onCancel failed');
+      return cancelledOutcome(request, error instanceof Error ? error.message : String(error));
+    }
   }
 
   private context(triggerId: string, deadline: number | undefined, logger: Logger): TriggerContext {
@@ -229,6 +396,21 @@ export class Triggerer {
 
 function stripUndefined<T extends object>(value: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function cancelledOutcome(request: CancelRequest, onCancelError?: string): TriggerOutcome {
+  return {
+    status: 'cancelled',
+    payload: {
+      ...(request.reason !== undefined && { reason: request.reason }),
+      requestedAt: request.requestedAt,
+      ...(onCancelError !== undefined && { onCancelError }),
+    },
+  };
+}
+
+function isCancelSignal(value: unknown): value is CancelSignal {
+  return typeof value === 'object' && value !== null && 'cancel' in value;
 }
 
 function timeoutOutcome(deadline: string): TriggerOutcome {

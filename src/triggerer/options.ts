@@ -6,8 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseDuration } from '../config/duration.js';
+import { durationSchema } from '../config/duration.js';
 import { ConnectionSchema } from './connections.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './heartbeat.js';
 
 /** Default number of triggers one process watches at once (Airflow's default, too). */
 export const DEFAULT_CAPACITY = 1000;
@@ -21,14 +22,7 @@ export const DEFAULT_STALLED_INTERVAL_MS = 3000;
 /** Default poll interval of an endpoint when a trigger names none. */
 export const DEFAULT_INTERVAL_MS = 5000;
 
-const Duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
-  try {
-    return parseDuration(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+const Duration = durationSchema();
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -52,6 +46,20 @@ export const TriggererConfigSchema = z
     lock_duration: Duration.default(DEFAULT_LOCK_DURATION_MS).describe('BullMQ job lock duration'),
     stalled_interval: Duration.default(DEFAULT_STALLED_INTERVAL_MS).describe('BullMQ stalled-check period'),
     log_level: z.enum(LOG_LEVELS).default('info'),
+    metrics_port: z
+      .union([z.int().min(0).max(65_535), z.literal('none')], {
+        error: 'metrics_port: expected a port number 0-65535 or "none"',
+      })
+      .optional()
+      .describe('port of /metrics /healthz /readyz (default 9464); 0 or none: no server'),
+    metrics_host: z.string().min(1).default('127.0.0.1').describe('address of that server'),
+    heartbeat_interval: Duration.default(DEFAULT_HEARTBEAT_INTERVAL_MS).describe(
+      'period of the heartbeat `status` reads',
+    ),
+    share_pollers: z
+      .boolean()
+      .default(true)
+      .describe('one poll per endpoint and interval for all its triggers; false only for benchmarks'),
   })
   .strict();
 export type TriggererConfig = z.output<typeof TriggererConfigSchema>;

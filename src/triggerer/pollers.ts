@@ -26,6 +26,12 @@ export interface SharedPollersOptions {
   createClient?: (endpoint: SupervisorEndpoint) => SupervisorClient;
   /** Called after every finished poll (the daemon feeds its metrics from it). */
   onPoll?: (endpoint: string, outcome: 'ok' | 'error', durationMs: number) => void;
+  /**
+   * Share one poll among the subscribers of an endpoint and interval. False gives every subscriber
+   * its own poll: the "not shared" baseline of the scale benchmark, never a production setting.
+   * @default true
+   */
+  share?: boolean;
 }
 
 /** Options of one {@link SharedPollers.processInfo} subscription. */
@@ -126,40 +132,46 @@ export class SharedPollers {
     return stats;
   }
 
+  /** The poll of `endpoint` at `intervalMs`: cached and shared, or a new one when `share` is false. */
   private sharedPoll(endpoint: string, intervalMs: number): Observable<PollResult<ProcessInfo[]>> {
+    if (this.options.share === false) return this.newPoll(endpoint, intervalMs);
     const key = `${endpoint}\u0000${intervalMs}`;
     let poll = this.polls.get(key);
     if (poll === undefined) {
-      const stats = this.statsOf(endpoint);
-      const logger = this.options.logger?.child({ endpoint, intervalMs });
-      let failing = false;
-      poll = pollEvery(intervalMs, () => this.client(endpoint).getAllProcessInfo(), {
-        backoff: exponentialBackoff({ initialMs: Math.min(100, intervalMs), maxMs: intervalMs }),
-      }).pipe(
-        tap((result) => {
-          stats.polls += 1;
-          stats.lastPollMs = result.durationMs;
-          stats.lastPollAt = Date.now();
-          this.options.onPoll?.(endpoint, result.ok ? 'ok' : 'error', result.durationMs);
-          if (result.ok) {
-            if (failing) logger?.info('endpoint poll recovered');
-            failing = false;
-            return;
-          }
-          stats.failures += 1;
-          if (!failing) logger?.warn({ err: result.error }, 'endpoint poll failing');
-          failing = true;
-        }),
-        countSubscribers((delta) => (stats.activePolls += delta)),
-        share({
-          connector: () => new ReplaySubject(1),
-          resetOnRefCountZero: true,
-          resetOnError: true,
-          resetOnComplete: true,
-        }),
-      );
+      poll = this.newPoll(endpoint, intervalMs);
       this.polls.set(key, poll);
     }
     return poll;
+  }
+
+  private newPoll(endpoint: string, intervalMs: number): Observable<PollResult<ProcessInfo[]>> {
+    const stats = this.statsOf(endpoint);
+    const logger = this.options.logger?.child({ endpoint, intervalMs });
+    let failing = false;
+    return pollEvery(intervalMs, () => this.client(endpoint).getAllProcessInfo(), {
+      backoff: exponentialBackoff({ initialMs: Math.min(100, intervalMs), maxMs: intervalMs }),
+    }).pipe(
+      tap((result) => {
+        stats.polls += 1;
+        stats.lastPollMs = result.durationMs;
+        stats.lastPollAt = Date.now();
+        this.options.onPoll?.(endpoint, result.ok ? 'ok' : 'error', result.durationMs);
+        if (result.ok) {
+          if (failing) logger?.info('endpoint poll recovered');
+          failing = false;
+          return;
+        }
+        stats.failures += 1;
+        if (!failing) logger?.warn({ err: result.error }, 'endpoint poll failing');
+        failing = true;
+      }),
+      countSubscribers((delta) => (stats.activePolls += delta)),
+      share({
+        connector: () => new ReplaySubject(1),
+        resetOnRefCountZero: true,
+        resetOnError: true,
+        resetOnComplete: true,
+      }),
+    );
   }
 }

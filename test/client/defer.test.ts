@@ -17,7 +17,12 @@ test('a timeout becomes an absolute deadline fixed at enqueue time', () => {
     deadline: '2030-01-01T00:10:00.000Z',
   });
   assert.equal(
-    buildRecord({ classpath: 'x.Y' }, { timeout: 1500, now: () => NOW }).deadline,
+    buildRecord({ classpath: 'x.Y' }, { timeout: 1.5, now: () => NOW }).deadline,
+    '2030-01-01T00:00:01.500Z',
+    'a bare number is seconds, as everywhere a duration is written as data',
+  );
+  assert.equal(
+    buildRecord({ classpath: 'x.Y' }, { timeout: '1500ms', now: () => NOW }).deadline,
     '2030-01-01T00:00:01.500Z',
   );
 });

@@ -116,3 +116,26 @@ test('config schema prints the JSON Schema of the job file', async () => {
   assert.match(schema.$schema, /json-schema\.org/);
   assert.ok('program' in schema.properties && 'check_timeout' in schema.properties);
 });
+
+test('config schema --record and --event print the schemas of the triggerer contracts', async () => {
+  const record = await runCli(['config', 'schema', '--record']);
+  assert.equal(record.code, 0, record.stderr);
+  const recordSchema = JSON.parse(record.stdout) as {
+    properties: Record<string, unknown>;
+    required: string[];
+  };
+  assert.deepEqual(Object.keys(recordSchema.properties).sort(), [
+    'classpath',
+    'deadline',
+    'kwargs',
+    'task',
+    'v',
+  ]);
+  assert.ok(recordSchema.required.includes('classpath') && recordSchema.required.includes('v'));
+  const event = await runCli(['config', 'schema', '--event']);
+  assert.equal(event.code, 0, event.stderr);
+  const eventSchema = JSON.parse(event.stdout) as { properties: { status: { enum: string[] } } };
+  assert.deepEqual(eventSchema.properties.status.enum, ['fired', 'timeout', 'failed', 'cancelled']);
+  const both = await runCli(['config', 'schema', '--record', '--event']);
+  assert.equal(both.code, 2);
+});

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../fixtures/cli.js';
+import { freePort } from '../fixtures/ports.js';
 import { spawnOwned, waitUntil, type OwnedProcess } from '../fixtures/processes.js';
 import { tempDir } from '../fixtures/tmp.js';
 import { isAlive } from '../../src/triggerer/redis.js';
@@ -16,14 +17,18 @@ describe('triggerer CLI with its embedded redis', () => {
   let daemon: OwnedProcess;
   let env: NodeJS.ProcessEnv;
   let redisPid: number;
+  let metricsPort: number;
 
   before(async () => {
     dir = await tempDir('trg-');
     // No REDIS_URL: the triggerer must start its own redis-server in the state dir.
     env = { REDIS_URL: '', SUPERVISOR_TRIGGERER_STATE_DIR: dir.path };
-    daemon = spawnOwned(process.execPath, ['--import', 'tsx', MAIN, 'triggerer', '--log-level', 'info'], {
-      env: { ...process.env, ...env },
-    });
+    metricsPort = await freePort();
+    daemon = spawnOwned(
+      process.execPath,
+      ['--import', 'tsx', MAIN, 'triggerer', '--log-level', 'info', '--metrics-port', String(metricsPort)],
+      { env: { ...process.env, ...env } },
+    );
     await waitUntil(() => (daemon.output().includes('triggerer ready') ? true : undefined), {
       timeoutMs: 30_000,
       what: `triggerer ready; output so far:\n${daemon.output()}`,
@@ -109,17 +114,30 @@ describe('triggerer CLI with its embedded redis', () => {
   test('status --json counts the triggers per state, and the table lists them', async () => {
     const json = await runCli(['status', '--json'], { env });
     assert.equal(json.code, 0, json.stderr);
-    const report = JSON.parse(json.stdout) as {
-      total: Record<string, number>;
-      endpoints: Record<string, unknown>;
+    const { triggerers, triggers: report } = JSON.parse(json.stdout) as {
+      triggerers: { pid: number; capacity: number }[];
+      triggers: { total: Record<string, number>; endpoints: Record<string, unknown> };
     };
+    assert.deepEqual(
+      triggerers.map((t) => [t.pid, t.capacity]),
+      [[daemon.child.pid, 1000]],
+      'the running triggerer is listed from its heartbeat',
+    );
     assert.ok(report.total.completed !== undefined && report.total.completed >= 2);
     assert.ok(report.total.active !== undefined && report.total.active >= 1, 'the 1h trigger is active');
     assert.ok(report.endpoints['-']);
     const table = await runCli(['status'], { env });
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^ENDPOINT\s+WAITING\s+ACTIVE\s+DELAYED\s+COMPLETED\s+FAILED/);
-    assert.match(table.stdout, /\nTOTAL\s+\d+/);
+    assert.match(table.stdout, /^triggerers \(1 live\)\n\s+ID\s+HOST\s+PID\s+RUNNING\/CAPACITY/);
+    assert.match(table.stdout, /\n\s+ENDPOINT\s+WAITING\s+ACTIVE\s+DELAYED\s+COMPLETED\s+FAILED/);
+    assert.match(table.stdout, /\n\s+TOTAL\s+\d+/);
+  });
+
+  test('the daemon serves /metrics and /readyz on --metrics-port', async () => {
+    const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+    assert.equal(ready.status, 200, await ready.text());
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(metrics, /^supervisor_triggerer_capacity 1000$/m);
   });
 
   test('on SIGTERM the triggerer stops its embedded redis-server and removes the discovery file', async () => {

@@ -74,7 +74,7 @@ describe('Triggerer with a real supervisord', () => {
     await defer(
       {
         classpath: 'supervisor.ProgramStateTrigger',
-        kwargs: { endpoint: 'box-1', programs: ['sleeper'], states: ['STOPPED'], interval: 200 },
+        kwargs: { endpoint: 'box-1', programs: ['sleeper'], states: ['STOPPED'], interval: '200ms' },
       },
       { connection: redis.url, id: 'sup-stop-1', continuation: { queue: 'task-sup', name: 'resume' } },
     );

@@ -178,8 +178,9 @@ describe('Triggerer (real Redis)', () => {
       await queue.add('bad', data, { jobId: id, attempts: 1 });
       const job = await waitUntil(
         async () => {
-          const found = await Job.fromId(queue, id);
-          return (await found?.getState()) === 'failed' ? found : undefined;
+          // Read the job after its state is `failed`: a job read before can predate the failure.
+          const state = await queue.getJobState(id);
+          return state === 'failed' ? await Job.fromId(queue, id) : undefined;
         },
         { what: `${id} failed` },
       );

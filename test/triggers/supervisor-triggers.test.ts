@@ -79,7 +79,7 @@ describe('supervisor triggers against a real supervisord', () => {
       const ctx = triggerContext(pollers);
       const outcome = runTrigger(
         ProgramStateTrigger,
-        { endpoint: 'box', programs: ['sleeper'], states: ['STOPPED'], interval: 100 },
+        { endpoint: 'box', programs: ['sleeper'], states: ['STOPPED'], interval: '100ms' },
         ctx,
       );
       await polls(1);
@@ -146,6 +146,11 @@ describe('supervisor triggers against a real supervisord', () => {
         'typo keys are refused',
       );
       assert.equal(parse({ endpoint: 'box', states: ['EXITED'], interval: '1m' }).data?.interval, 60_000);
+      assert.equal(
+        parse({ endpoint: 'box', states: ['EXITED'], interval: 2 }).data?.interval,
+        2000,
+        'a bare number is seconds, as in job files and the triggerer config',
+      );
     });
   });
 
@@ -155,7 +160,7 @@ describe('supervisor triggers against a real supervisord', () => {
       const ctx = triggerContext(pollers);
       const { payload } = await runTrigger(
         ProgramWatchTrigger,
-        { endpoint: 'box', programs: ['crasher'], interval: 100 },
+        { endpoint: 'box', programs: ['crasher'], interval: '100ms' },
         ctx,
       );
       assert.equal(payload.decision, 'restart');
@@ -169,7 +174,7 @@ describe('supervisor triggers against a real supervisord', () => {
       const ctx = triggerContext(pollers);
       const { payload } = await runTrigger(
         ProgramWatchTrigger,
-        { endpoint: 'box', programs: ['fin:*'], interval: 100 },
+        { endpoint: 'box', programs: ['fin:*'], interval: '100ms' },
         ctx,
       );
       assert.equal(payload.decision, 'stop');
@@ -192,7 +197,7 @@ describe('supervisor triggers against a real supervisord', () => {
       const reference_time = new Date(Date.now()).toISOString();
       const { payload } = await runTrigger(
         ProgramWatchTrigger,
-        { endpoint: 'box', programs: ['idle'], interval: 100, runtime: '400ms', reference_time },
+        { endpoint: 'box', programs: ['idle'], interval: '100ms', runtime: '400ms', reference_time },
         ctx,
       );
       assert.equal(payload.decision, 'stop');
@@ -209,7 +214,7 @@ describe('supervisor triggers against a real supervisord', () => {
       const endtime = new Date(Date.now() + 300).toISOString();
       const { payload } = await runTrigger(
         ProgramWatchTrigger,
-        { endpoint: 'box', programs: ['idle'], interval: 100, endtime },
+        { endpoint: 'box', programs: ['idle'], interval: '100ms', endtime },
         ctx,
       );
       assert.equal(payload.reason, 'endtime');
@@ -257,7 +262,7 @@ describe('supervisor triggers against a real supervisord', () => {
       const ctx = triggerContext(pollers);
       const ready = runTrigger(
         SupervisorReadyTrigger,
-        { endpoint: 'late', interval: 100, unreachable_budget: '30s' },
+        { endpoint: 'late', interval: '100ms', unreachable_budget: '30s' },
         ctx,
       );
       await waitUntil(() => ((pollers.stats().late?.failures ?? 0) >= 2 ? true : undefined));
@@ -272,7 +277,7 @@ describe('supervisor triggers against a real supervisord', () => {
       await assert.rejects(
         runTrigger(
           SupervisorReadyTrigger,
-          { endpoint: 'never', interval: 100, unreachable_budget: 300 },
+          { endpoint: 'never', interval: '100ms', unreachable_budget: '300ms' },
           ctx,
         ),
         EndpointUnreachable,

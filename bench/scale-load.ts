@@ -1,0 +1,100 @@
+/**
+ * The scale bench's load: N ProgramStateTrigger watchers deferred with continuations through the
+ * SDK, spread evenly over the fleet's programs, and one BullMQ Worker that records when each
+ * continuation starts.
+ */
+import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { defer } from '../src/client/defer.js';
+import { readTriggerEvent } from '../src/client/continuation.js';
+import { TRIGGERS_QUEUE } from '../src/record.js';
+import type { FleetMember } from './scale-fleet.js';
+
+/** The continuations' queue. */
+export const RESUME_QUEUE = 'scale-resume';
+
+/** Which program watcher `i` of `n` watches: round-robin over members, then over programs. */
+export function watchedBy(i: number, members: FleetMember[], programs: string[]) {
+  const member = members[i % members.length];
+  const program = programs[Math.floor(i / members.length) % programs.length];
+  if (member === undefined || program === undefined) throw new Error('empty fleet');
+  return { member, program };
+}
+
+/** Defers `n` watchers (STOPPED or EXITED, checked every 5 s), `parallel` defers at a time. */
+export async function deferWatchers(
+  n: number,
+  members: FleetMember[],
+  programs: string[],
+  connection: ConnectionOptions,
+  parallel = 64,
+): Promise<void> {
+  let next = 0;
+  const one = async (): Promise<void> => {
+    for (let i = next++; i < n; i = next++) {
+      const { member, program } = watchedBy(i, members, programs);
+      await defer(
+        {
+          classpath: 'supervisor.ProgramStateTrigger',
+          kwargs: {
+            endpoint: member.name,
+            programs: [program],
+            states: ['STOPPED', 'EXITED'],
+            interval: '5s',
+          },
+        },
+        {
+          connection,
+          id: `w-${i}`,
+          continuation: { queue: RESUME_QUEUE, name: 'resume', data: { endpoint: member.name, program } },
+        },
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, one));
+}
+
+/** Start times (unix ms) of continuations, by `endpoint/program`, and their event statuses. */
+export interface ResumeLog {
+  starts: Map<string, number[]>;
+  statuses: Map<string, number>;
+  total: number;
+  close(): Promise<void>;
+}
+
+/** Runs the continuation worker in this process. */
+export async function recordResumes(connection: ConnectionOptions): Promise<ResumeLog> {
+  const log: ResumeLog = {
+    starts: new Map(),
+    statuses: new Map(),
+    total: 0,
+    close: () => worker.close(),
+  };
+  const worker = new Worker(
+    RESUME_QUEUE,
+    async (job) => {
+      const startedAt = Date.now();
+      const { endpoint, program } = job.data as { endpoint: string; program: string };
+      const key = `${endpoint}/${program}`;
+      log.starts.set(key, [...(log.starts.get(key) ?? []), startedAt]);
+      log.total += 1;
+      const event = await readTriggerEvent(job);
+      log.statuses.set(event.status, (log.statuses.get(event.status) ?? 0) + 1);
+    },
+    { connection, concurrency: 500, removeOnComplete: { count: 0 } },
+  );
+  await worker.waitUntilReady();
+  return log;
+}
+
+/** Active and waiting trigger jobs. */
+export async function triggerCounts(
+  connection: ConnectionOptions,
+): Promise<{ active: number; waiting: number }> {
+  const queue = new Queue(TRIGGERS_QUEUE, { connection });
+  try {
+    const counts = await queue.getJobCounts('active', 'wait');
+    return { active: counts.active ?? 0, waiting: counts.wait ?? 0 };
+  } finally {
+    await queue.close();
+  }
+}

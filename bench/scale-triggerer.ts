@@ -1,0 +1,74 @@
+/**
+ * A triggerer under measurement: `supervisor-triggerer triggerer --config FILE` in its own process
+ * (so its CPU and RSS are its own), started from source the way a user runs it, stopped by pid.
+ */
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnOwned, waitUntil, type OwnedProcess } from '../test/fixtures/processes.js';
+import type { FleetMember } from './scale-fleet.js';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** Options of one triggerer process. */
+export interface TriggererProcessOptions {
+  dir: string;
+  name: string;
+  redisUrl: string;
+  members: FleetMember[];
+  capacity: number;
+  sharePollers: boolean;
+}
+
+/** A running triggerer process. */
+export interface TriggererProcess {
+  owned: OwnedProcess;
+  pid: number;
+  /** User + system CPU seconds used so far. */
+  cpuSeconds(): number;
+  /** Resident set size in MiB. */
+  rssMiB(): number;
+}
+
+/** Writes the config (K connections), starts the process and waits for `triggerer ready`. */
+export async function startTriggerer(options: TriggererProcessOptions): Promise<TriggererProcess> {
+  const configPath = join(options.dir, `${options.name}.json`);
+  const config = {
+    capacity: options.capacity,
+    share_pollers: options.sharePollers,
+    default_interval: '5s',
+    log_level: 'info',
+    metrics_port: 'none', // two triggerers run at once in the failover runs
+    connections: Object.fromEntries(options.members.map((m) => [m.name, { url: m.url }])),
+  };
+  await writeFile(configPath, JSON.stringify(config, null, 2));
+  const owned = spawnOwned(process.execPath, ['--import', 'tsx', MAIN, 'triggerer', '--config', configPath], {
+    env: { ...process.env, REDIS_URL: options.redisUrl },
+  });
+  await waitUntil(
+    () => {
+      if (owned.child.exitCode !== null) throw new Error(`triggerer exited: ${owned.output()}`);
+      return owned.output().includes('triggerer ready') ? true : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 50, what: `${options.name} to be ready` },
+  );
+  const pid = owned.pid;
+  return { owned, pid, cpuSeconds: () => cpuSeconds(pid), rssMiB: () => rssMiB(pid) };
+}
+
+/** User + system CPU seconds process `pid` has used. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state): utime is field 14, stime field 15
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kib / 1024;
+}

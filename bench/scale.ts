@@ -1,0 +1,296 @@
+/**
+ * Scale of the triggerer: N ProgramStateTrigger watchers (with continuations) over K real
+ * supervisords of 50 programs, checked every 5 s, watched by a triggerer in its own process.
+ * Measures its CPU and RSS at steady state, polls per second as the supervisords saw them, the
+ * latency from a program being stopped to its continuation starting, the same without shared
+ * pollers, and failover after SIGTERM and SIGKILL of one of two triggerers.
+ * Run: node --import tsx bench/scale.ts [--quick]
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { totalmem } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { TRIGGERS_QUEUE } from '../src/record.js';
+import { redisOptions } from '../src/triggerer/redis.js';
+import { waitUntil } from '../test/fixtures/processes.js';
+import { startRedis } from '../test/fixtures/redis.js';
+import { tempDir } from '../test/fixtures/tmp.js';
+import { pollCounter, programNames, startFleet, waitAllRunning, type FleetMember } from './scale-fleet.js';
+import { deferWatchers, recordResumes, triggerCounts, watchedBy, type ResumeLog } from './scale-load.js';
+import { cpuSeconds, startTriggerer, type TriggererProcess } from './scale-triggerer.js';
+import { machine, quantile } from './stats.js';
+
+const quick = process.argv.includes('--quick');
+const INTERVAL_MS = 5000;
+const WARMUP_MS = quick ? 6000 : 12_000;
+const WINDOW_MS = quick ? 10_000 : 30_000;
+const SAMPLE = quick ? 40 : 200;
+const STOP_SPREAD_MS = quick ? 5000 : 10_000;
+
+interface Scenario {
+  n: number;
+  k: number;
+  share: boolean;
+}
+/** `SCALE_ONLY=n,k,shared|unshared` runs that one scenario (for diagnosis). */
+const only = process.env.SCALE_ONLY?.split(',');
+const scenarios: Scenario[] = only
+  ? [{ n: Number(only[0]), k: Number(only[1]), share: only[2] !== 'unshared' }]
+  : quick
+  ? [{ n: 200, k: 4, share: true }]
+  : [
+      { n: 1000, k: 20, share: true },
+      { n: 1000, k: 50, share: true },
+      { n: 10_000, k: 20, share: true },
+      { n: 10_000, k: 50, share: true },
+      { n: 1000, k: 20, share: false },
+    ];
+const failovers = quick
+  ? []
+  : [
+      { n: 1000, k: 20 },
+      { n: 10_000, k: 50 },
+    ];
+
+const programs = programNames();
+const redis = await startRedis();
+const connection = redisOptions(redis.url);
+const admin = new Redis(redis.url, { maxRetriesPerRequest: null });
+const work = await tempDir('scale-run-');
+const fleetSize = Math.max(...scenarios.map((s) => s.k), ...failovers.map((f) => f.k));
+const started = Date.now();
+const fleet = await startFleet(fleetSize);
+log(`fleet of ${fleetSize} supervisords x 50 programs up in ${Date.now() - started} ms`);
+const resumes = await recordResumes(connection);
+const rows: Record<string, unknown>[] = [];
+const failoverRows: Record<string, unknown>[] = [];
+try {
+  for (const scenario of scenarios) rows.push(await measure(scenario));
+  for (const f of failovers) failoverRows.push(await failover(f.n, f.k));
+} finally {
+  await resumes.close();
+  await admin.quit();
+  await fleet.stop();
+  await redis.stop();
+  await work.remove();
+}
+report();
+
+/** One steady-state + latency measurement with a fresh queue and a fresh triggerer. */
+async function measure({ n, k, share }: Scenario): Promise<Record<string, unknown>> {
+  const members = fleet.members.slice(0, k);
+  await admin.flushall();
+  const label = `${n} watchers / ${k} supervisors / ${share ? 'shared' : 'NOT shared'}`;
+  log(`${label}: deferring`);
+  let t = Date.now();
+  await deferWatchers(n, members, programs, admin);
+  const deferMs = Date.now() - t;
+  const triggerer = await startTriggerer({
+    dir: work.path,
+    name: `t-${n}-${k}-${share}`,
+    redisUrl: redis.url,
+    members,
+    capacity: n,
+    sharePollers: share,
+  });
+  try {
+    t = Date.now();
+    await waitUntil(async () => ((await triggerCounts(connection)).active === n ? true : undefined), {
+      timeoutMs: 300_000,
+      intervalMs: 200,
+      what: `${n} active triggers`,
+    });
+    const claimMs = Date.now() - t;
+    log(`${label}: deferred in ${deferMs} ms, all active ${claimMs} ms after start; warming up`);
+    await sleep(WARMUP_MS);
+    const steady = await steadyState(triggerer, members);
+    log(`${label}: ${JSON.stringify(steady)}; stopping ${SAMPLE} programs`);
+    const latency = await resumeLatency(n, members, triggerer);
+    log(`${label}: ${JSON.stringify(latency)}`);
+    return { label, n, k, share, deferMs, claimMs, ...steady, ...latency };
+  } finally {
+    await triggerer.owned.stop(20_000);
+  }
+}
+
+/** CPU, RSS and polls over one window with nothing changing. */
+async function steadyState(triggerer: TriggererProcess, members: FleetMember[]) {
+  const counters = members.map(pollCounter);
+  await Promise.all(counters.map((count) => count()));
+  const supCpu = () => members.reduce((sum, m) => sum + cpuSeconds(m.pid), 0);
+  const [cpu0, sup0, t0] = [triggerer.cpuSeconds(), supCpu(), Date.now()];
+  await sleep(WINDOW_MS);
+  const [cpu1, sup1, t1] = [triggerer.cpuSeconds(), supCpu(), Date.now()];
+  const polls = (await Promise.all(counters.map((count) => count()))).reduce((a, b) => a + b, 0);
+  const seconds = (t1 - t0) / 1000;
+  return {
+    cpuCores: round((cpu1 - cpu0) / seconds, 3),
+    rssMiB: round(triggerer.rssMiB(), 1),
+    pollsPerSecond: round(polls / seconds, 1),
+    supervisordCpuCores: round((sup1 - sup0) / seconds, 3),
+  };
+}
+
+/** Stops SAMPLE programs spread over STOP_SPREAD_MS; latency = continuation start - stop call. */
+async function resumeLatency(n: number, members: FleetMember[], triggerer: TriggererProcess) {
+  const sample = Array.from({ length: Math.min(SAMPLE, members.length * programs.length) }, (_, j) => ({
+    member: members[j % members.length] as FleetMember,
+    program: programs[Math.floor(j / members.length)] as string,
+  }));
+  const keys = new Set(sample.map(({ member, program }) => `${member.name}/${program}`));
+  let expected = 0;
+  for (let i = 0; i < n; i++) {
+    const { member, program } = watchedBy(i, members, programs);
+    if (keys.has(`${member.name}/${program}`)) expected += 1;
+  }
+  const before = resumes.total;
+  resumes.starts.clear();
+  resumes.statuses.clear();
+  const stoppedAt = new Map<string, number>();
+  const calls: Promise<unknown>[] = [];
+  const t0 = Date.now();
+  for (const [j, { member, program }] of sample.entries()) {
+    const due = t0 + (j * STOP_SPREAD_MS) / sample.length;
+    if (due > Date.now()) await sleep(due - Date.now());
+    stoppedAt.set(`${member.name}/${program}`, Date.now());
+    calls.push(member.client.stopProcess(program, false));
+  }
+  await Promise.all(calls);
+  try {
+    await waitUntil(() => (resumes.total - before >= expected ? true : undefined), {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      what: `${expected} continuations`,
+    });
+  } catch (error) {
+    const counts = await triggerCounts(connection);
+    const tail = triggerer.owned.output().split('\n').slice(-15).join('\n');
+    throw new Error(
+      `${(error as Error).message}: ${resumes.total - before} ran; triggers ${JSON.stringify(counts)}\n${tail}`,
+    );
+  }
+  const latencies = latenciesOf(resumes, stoppedAt);
+  await Promise.all(sample.map(({ member, program }) => member.client.startProcess(program, false)));
+  await Promise.all(members.map((m) => waitAllRunning(m)));
+  return {
+    stopped: sample.length,
+    resumed: latencies.length,
+    statuses: Object.fromEntries(resumes.statuses),
+    p50Ms: Math.round(quantile(latencies, 0.5)),
+    p99Ms: Math.round(quantile(latencies, 0.99)),
+    maxMs: Math.round(Math.max(...latencies)),
+  };
+}
+
+function latenciesOf(log: ResumeLog, stoppedAt: Map<string, number>): number[] {
+  const latencies: number[] = [];
+  for (const [key, starts] of log.starts) {
+    const at = stoppedAt.get(key);
+    if (at === undefined) throw new Error(`a continuation of ${key} ran, but that program was not stopped`);
+    for (const start of starts) latencies.push(start - at);
+  }
+  return latencies;
+}
+
+/**
+ * Two triggerers; time from a signal to the one holding every trigger until each trigger became
+ * active again (a BullMQ `active` event per trigger id), in the other. SIGTERM, then SIGKILL.
+ */
+async function failover(n: number, k: number): Promise<Record<string, unknown>> {
+  const members = fleet.members.slice(0, k);
+  await admin.flushall();
+  await deferWatchers(n, members, programs, admin);
+  const spawn = (name: string) =>
+    startTriggerer({ dir: work.path, name, redisUrl: redis.url, members, capacity: n, sharePollers: true });
+  const events = new QueueEvents(TRIGGERS_QUEUE, { connection });
+  const adopted = new Set<string>();
+  events.on('active', ({ jobId }) => adopted.add(jobId));
+  const live: TriggererProcess[] = [];
+  try {
+    await events.waitUntilReady();
+    const first = await spawn(`fo-a-${n}`);
+    live.push(first);
+    await waitUntil(async () => ((await triggerCounts(connection)).active === n ? true : undefined), {
+      timeoutMs: 300_000,
+      intervalMs: 200,
+      what: `${n} active triggers in the first triggerer`,
+    });
+    const second = await spawn(`fo-b-${n}`);
+    live.push(second);
+    await sleep(2000); // let the second one settle into its blocking fetch
+    const term = await timeAdoption(first, 'SIGTERM', n, adopted);
+    log(`failover ${n}: SIGTERM ${JSON.stringify(term)}`);
+    const third = await spawn(`fo-c-${n}`);
+    live.push(third);
+    await sleep(2000);
+    const kill = await timeAdoption(second, 'SIGKILL', n, adopted);
+    log(`failover ${n}: SIGKILL ${JSON.stringify(kill)}`);
+    return { n, k, sigtermMs: term.adoptedMs, sigtermExitMs: term.exitMs, sigkillMs: kill.adoptedMs };
+  } finally {
+    await events.close();
+    await Promise.all(live.map((t) => t.owned.stop(20_000)));
+  }
+}
+
+async function timeAdoption(
+  victim: TriggererProcess,
+  signal: NodeJS.Signals,
+  n: number,
+  adopted: Set<string>,
+) {
+  adopted.clear();
+  const t0 = Date.now();
+  let exitMs = NaN;
+  void victim.owned.exited.then(() => (exitMs = Date.now() - t0));
+  victim.owned.child.kill(signal);
+  await waitUntil(() => (adopted.size >= n ? true : undefined), {
+    timeoutMs: 120_000,
+    intervalMs: 10,
+    what: `${n} triggers adopted after ${signal}`,
+  });
+  const adoptedMs = Date.now() - t0;
+  await victim.owned.exited;
+  const counts = await triggerCounts(connection);
+  if (counts.active !== n) throw new Error(`after ${signal}: ${counts.active} active, expected ${n}`);
+  return { adoptedMs, exitMs };
+}
+
+function report(): void {
+  const version = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+  console.log(
+    `\n${machine()}, memory ${round(totalmem() / 2 ** 30, 1)} GiB, supervisord ${version('supervisord', ['--version'])}, ${version('redis-server', ['--version']).split(' ').slice(0, 3).join(' ')}`,
+  );
+  console.log(
+    `interval ${INTERVAL_MS} ms, warm-up ${WARMUP_MS} ms, window ${WINDOW_MS} ms, ${SAMPLE} programs stopped over ${STOP_SPREAD_MS} ms\n`,
+  );
+  console.log(
+    '| watchers | supervisors | pollers | triggerer CPU (cores) | RSS MiB | polls/s (supervisord logs) | supervisord CPU (cores, all) | continuations | p50 ms | p99 ms | max ms |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(
+      `| ${String(r.n)} | ${String(r.k)} | ${r.share ? 'shared' : 'not shared'} | ${String(r.cpuCores)} | ${String(r.rssMiB)} | ${String(r.pollsPerSecond)} | ${String(r.supervisordCpuCores)} | ${String(r.resumed)} | ${String(r.p50Ms)} | ${String(r.p99Ms)} | ${String(r.maxMs)} |`,
+    );
+  }
+  if (failoverRows.length > 0) {
+    console.log(
+      '\n| triggers | supervisors | SIGTERM: all adopted ms | SIGTERM: victim exited ms | SIGKILL: all adopted ms |',
+    );
+    console.log('|---|---|---|---|---|');
+    for (const r of failoverRows) {
+      console.log(
+        `| ${String(r.n)} | ${String(r.k)} | ${String(r.sigtermMs)} | ${String(r.sigtermExitMs)} | ${String(r.sigkillMs)} |`,
+      );
+    }
+  }
+  console.log(`\nraw: ${JSON.stringify({ rows, failoverRows })}`);
+}
+
+function round(value: number, digits: number): number {
+  return Number(value.toFixed(digits));
+}
+
+function log(message: string): void {
+  console.error(`[scale +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
+}

@@ -1,0 +1,70 @@
+/**
+ * `cancel`: stops a trigger from any process. BullMQ's own cancel reaches only jobs of the calling
+ * process, so this leaves a durable marker (with a TTL) and announces it over Redis pub/sub: the
+ * triggerer holding the trigger stops it, runs its onCancel and completes it with `status:
+ * cancelled`; a trigger that is waiting (or being handed off or claimed) is cancelled by the marker
+ * when a triggerer claims it. Either way the continuation runs exactly once, with `cancelled`.
+ */
+import { Job, Queue } from 'bullmq';
+import { TRIGGERS_QUEUE, type TriggerStatus } from '../record.js';
+import {
+  CANCEL_MARKER_TTL_S,
+  cancelChannel,
+  cancelMarkerKey,
+  connect,
+  type CancelRequest,
+} from '../triggerer/cancel.js';
+import { toConnectionOptions, type RedisConnection } from './connection.js';
+import { TriggerAlreadyFinished, TriggerNotFound } from './errors.js';
+import { finishedEvent } from './wait.js';
+
+/** Options for {@link cancel}. */
+export interface CancelOptions {
+  connection: RedisConnection;
+  /** Why; carried in the event's payload (`payload.reason`). */
+  reason?: string;
+  /** BullMQ key prefix. @default 'bull' */
+  prefix?: string;
+}
+
+/** What {@link cancel} did. */
+export interface CancelResult {
+  triggerId: string;
+  /** The trigger job's state when the cancel was requested (`active`: its triggerer stops it now). */
+  state: string;
+  request: CancelRequest;
+}
+
+/**
+ * Requests the cancel of a trigger. Throws TriggerNotFound for an unknown id and
+ * TriggerAlreadyFinished (with the status it finished with) for one that already has its event.
+ */
+export async function cancel(triggerId: string, options: CancelOptions): Promise<CancelResult> {
+  const prefix = options.prefix ?? 'bull';
+  const connection = toConnectionOptions(options.connection);
+  const queue = new Queue(TRIGGERS_QUEUE, { connection, prefix });
+  const client = connect(connection);
+  try {
+    const job = await Job.fromId(queue, triggerId);
+    if (!job) throw new TriggerNotFound(triggerId);
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed') {
+      const event = await finishedEvent(queue, triggerId);
+      throw new TriggerAlreadyFinished(triggerId, event?.status ?? (state as TriggerStatus));
+    }
+    const request: CancelRequest = {
+      triggerId,
+      ...(options.reason !== undefined && { reason: options.reason }),
+      requestedAt: new Date().toISOString(),
+      jobTimestamp: job.timestamp,
+    };
+    const text = JSON.stringify(request);
+    // Marker first: a triggerer that claims the job after this sees it; one that claimed it before
+    // listens already and hears the message.
+    await client.set(cancelMarkerKey(triggerId, prefix), text, 'EX', CANCEL_MARKER_TTL_S);
+    await client.publish(cancelChannel(prefix), text);
+    return { triggerId, state, request };
+  } finally {
+    await Promise.all([queue.close(), client.quit().catch(() => {})]);
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * supervisor-triggerer's library entry point: the configuration layer, the supervisord client and
+ * lifecycle, the task SDK, the triggerer and the contracts they share.
+ */
+export * from './record.js';
+export * from './config/index.js';
+export * from './supervisor/states.js';
+export type { SupervisorEndpoint } from './supervisor/endpoint.js';
+export * from './supervisor/errors.js';
+export { SupervisorClient } from './supervisor/client.js';
+export * from './supervisor/lifecycle/index.js';
+export * from './client/index.js';
+export { Triggerer, type TriggererOptions } from './triggerer/daemon.js';
+export { defineTrigger, type TriggerDefinition, type TriggerContext } from './triggerer/definition.js';
+export { SharedPollers } from './triggerer/pollers.js';
+export { builtinTriggers, TriggerRegistry } from '../triggers/index.js';

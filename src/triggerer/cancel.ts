@@ -1,0 +1,136 @@
+/**
+ * Cancellation across processes. BullMQ's `worker.cancelJob` reaches only its own process, so a
+ * cancel is two things in Redis: a durable marker `<prefix>:st:cancel:<triggerId>` (with a TTL) and a
+ * message on the channel `<prefix>:st:cancel`. The holder of an active trigger hears the message; a
+ * trigger that is waiting, being handed off or being claimed while the message flies is caught by the
+ * marker, which every triggerer checks right after it claims a job (after it started listening for
+ * that trigger, so no cancel falls in between).
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { ConnectionOptions } from 'bullmq';
+import type { Logger } from 'pino';
+import { ReplaySubject, type Observable } from 'rxjs';
+import { z } from 'zod';
+
+/** How long a cancel marker lives: as long as BullMQ keeps a failed trigger job. */
+export const CANCEL_MARKER_TTL_S = 7 * 86_400;
+
+/** The pub/sub channel cancels are announced on. */
+export function cancelChannel(prefix = 'bull'): string {
+  return `${prefix}:st:cancel`;
+}
+
+/** The marker key of one trigger's cancel. */
+export function cancelMarkerKey(triggerId: string, prefix = 'bull'): string {
+  return `${prefix}:st:cancel:${triggerId}`;
+}
+
+/**
+ * A cancel request. `jobTimestamp` is the creation time of the job it was meant for, so a marker
+ * outliving its job never cancels a later trigger that reuses the id.
+ */
+export const CancelRequestSchema = z.object({
+  triggerId: z.string().min(1),
+  reason: z.string().optional(),
+  requestedAt: z.string(),
+  jobTimestamp: z.number(),
+});
+export type CancelRequest = z.output<typeof CancelRequestSchema>;
+
+/** The triggerer's side: listens on the channel and reads markers. */
+export class CancelSignals {
+  private readonly listening = new Map<string, ReplaySubject<CancelRequest>>();
+  private subscriber: Redis | undefined;
+  private reader: Redis | undefined;
+
+  constructor(
+    private readonly connection: ConnectionOptions,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Subscribes to the channel; resolves once subscribed. */
+  async start(): Promise<void> {
+    this.reader = connect(this.connection);
+    this.subscriber = connect(this.connection);
+    this.subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
+    // After a reconnect ioredis re-subscribes, but messages sent meanwhile are lost: re-read markers.
+    this.subscriber.on('ready', () => void this.recheck());
+    await this.subscriber.subscribe(cancelChannel(this.prefix));
+  }
+
+  /**
+   * Cancel requests for a trigger this process holds; replayed, so one that arrives before the
+   * watcher subscribes is kept. Call {@link release} when the trigger is done here.
+   */
+  watch(triggerId: string): Observable<CancelRequest> {
+    let subject = this.listening.get(triggerId);
+    if (!subject) {
+      subject = new ReplaySubject<CancelRequest>(1);
+      this.listening.set(triggerId, subject);
+    }
+    return subject.asObservable();
+  }
+
+  /** Stops listening for a trigger. */
+  release(triggerId: string): void {
+    this.listening.get(triggerId)?.complete();
+    this.listening.delete(triggerId);
+  }
+
+  /** The cancel marker of this job (matched by creation time), or undefined. */
+  async marker(triggerId: string, jobTimestamp: number): Promise<CancelRequest | undefined> {
+    if (!this.reader) return undefined;
+    const text = await this.reader.get(cancelMarkerKey(triggerId, this.prefix));
+    const request = parseRequest(text);
+    return request && request.jobTimestamp === jobTimestamp ? request : undefined;
+  }
+
+  /** Closes both connections. */
+  async close(): Promise<void> {
+    for (const subject of this.listening.values()) subject.complete();
+    this.listening.clear();
+    await Promise.all([this.subscriber?.quit().catch(() => {}), this.reader?.quit().catch(() => {})]);
+  }
+
+  private onMessage(message: string): void {
+    const request = parseRequest(message);
+    if (!request) {
+      this.logger.warn('ignoring a malformed cancel message');
+      return;
+    }
+    this.listening.get(request.triggerId)?.next(request);
+  }
+
+  private async recheck(): Promise<void> {
+    if (!this.reader || this.listening.size === 0) return;
+    const ids = [...this.listening.keys()];
+    try {
+      const texts = await this.reader.mget(ids.map((id) => cancelMarkerKey(id, this.prefix)));
+      // The job timestamp is checked where the request is consumed (the daemon knows its job).
+      texts.forEach((text) => {
+        const request = parseRequest(text);
+        if (request) this.listening.get(request.triggerId)?.next(request);
+      });
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not re-read cancel markers');
+    }
+  }
+}
+
+/** Parses a marker or message; undefined when absent or malformed. */
+export function parseRequest(text: string | null | undefined): CancelRequest | undefined {
+  if (!text) return undefined;
+  try {
+    const parsed = CancelRequestSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A new ioredis connection from BullMQ connection options (or a duplicate of a given client). */
+export function connect(connection: ConnectionOptions): Redis {
+  if (connection instanceof Redis) return connection.duplicate();
+  return new Redis({ ...(connection as RedisOptions), maxRetriesPerRequest: null });
+}
