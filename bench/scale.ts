@@ -38,20 +38,21 @@ const only = process.env.SCALE_ONLY?.split(',');
 const scenarios: Scenario[] = only
   ? [{ n: Number(only[0]), k: Number(only[1]), share: only[2] !== 'unshared' }]
   : quick
-  ? [{ n: 200, k: 4, share: true }]
-  : [
-      { n: 1000, k: 20, share: true },
-      { n: 1000, k: 50, share: true },
-      { n: 10_000, k: 20, share: true },
-      { n: 10_000, k: 50, share: true },
-      { n: 1000, k: 20, share: false },
-    ];
-const failovers = quick
-  ? []
-  : [
-      { n: 1000, k: 20 },
-      { n: 10_000, k: 50 },
-    ];
+    ? [{ n: 200, k: 4, share: true }]
+    : [
+        { n: 1000, k: 20, share: true },
+        { n: 1000, k: 50, share: true },
+        { n: 10_000, k: 20, share: true },
+        { n: 10_000, k: 50, share: true },
+        { n: 1000, k: 20, share: false },
+      ];
+const failovers =
+  quick || only
+    ? []
+    : [
+        { n: 1000, k: 20 },
+        { n: 10_000, k: 50 },
+      ];
 
 const programs = programNames();
 const redis = await startRedis();
@@ -168,6 +169,7 @@ async function resumeLatency(n: number, members: FleetMember[], triggerer: Trigg
     const tail = triggerer.owned.output().split('\n').slice(-15).join('\n');
     throw new Error(
       `${(error as Error).message}: ${resumes.total - before} ran; triggers ${JSON.stringify(counts)}\n${tail}`,
+      { cause: error },
     );
   }
   const latencies = latenciesOf(resumes, stoppedAt);

@@ -57,7 +57,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     return EXIT_OK;
   }
   try {
-    const event = await waitFor(triggerId, { connection, timeout: waitTimeout, pollMs: 500 });
+    const event = await waitFor(triggerId, { connection, timeoutMs: waitTimeout, pollMs: 500 });
     io.stdout(`${JSON.stringify(event)}\n`);
     return EXIT_BY_STATUS[event.status];
   } catch (error) {

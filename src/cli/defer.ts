@@ -79,7 +79,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     deadline === undefined ? undefined : Math.max(0, deadline - Date.now()) + DEADLINE_GRACE_MS;
   const timeout = [waitTimeout, untilDeadline].filter((t) => t !== undefined).sort((a, b) => a - b)[0];
   try {
-    const event = await waitFor(deferred.triggerId, { connection, timeout, pollMs: 500 });
+    const event = await waitFor(deferred.triggerId, { connection, timeoutMs: timeout, pollMs: 500 });
     io.stdout(`${JSON.stringify(event)}\n`);
     return EXIT_BY_STATUS[event.status];
   } catch (error) {

@@ -13,7 +13,7 @@ import { TriggerNotFound, WaitTimeout } from './errors.js';
 export interface WaitForOptions {
   connection: RedisConnection;
   /** Give up after this many ms with WaitTimeout. @default wait forever */
-  timeout?: number;
+  timeoutMs?: number;
   /** How often the job state is re-read besides events, in ms. @default 1000 */
   pollMs?: number;
   /** BullMQ key prefix. @default 'bull' */
@@ -72,10 +72,9 @@ export async function waitFor(triggerId: string, options: WaitForOptions): Promi
       events.on('completed', onFinished);
       events.on('failed', onFinished);
       timers.push(setInterval(() => void check(), options.pollMs ?? 1000));
-      if (options.timeout !== undefined) {
-        timers.push(
-          setTimeout(() => reject(new WaitTimeout(triggerId, options.timeout ?? 0)), options.timeout),
-        );
+      const { timeoutMs } = options;
+      if (timeoutMs !== undefined) {
+        timers.push(setTimeout(() => reject(new WaitTimeout(triggerId, timeoutMs)), timeoutMs));
       }
       void check();
     });

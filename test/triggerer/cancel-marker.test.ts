@@ -49,7 +49,7 @@ test('a marker left by a cancelled trigger does not cancel a new trigger that re
     await waitUntil(() => (Date.now() > request.jobTimestamp ? true : undefined));
     await defer(record, { connection: redis.url, id: 'reused' });
     await triggerer.start();
-    const event = await waitFor('reused', { connection: redis.url, timeout: 10_000, pollMs: 100 });
+    const event = await waitFor('reused', { connection: redis.url, timeoutMs: 10_000, pollMs: 100 });
     assert.equal(event.status, 'fired');
   } finally {
     await triggerer.close();

@@ -113,7 +113,7 @@ describe('Triggerer with a real supervisord', () => {
       { classpath: 'supervisor.ProgramStateTrigger', kwargs: { endpoint: 'box-bad', states: ['STOPPED'] } },
       { connection: redis.url, id: 'sup-badpw-1' },
     );
-    const event = await waitFor('sup-badpw-1', { connection: redis.url, timeout: 10_000 });
+    const event = await waitFor('sup-badpw-1', { connection: redis.url, timeoutMs: 10_000 });
     assert.equal(event.status, 'failed');
     assert.ok(String(event.payload.error).length > 0);
     assert.ok(!JSON.stringify(event).includes(WRONG_PASSWORD), 'event holds no password');

@@ -98,7 +98,7 @@ describe('Triggerer (real Redis)', () => {
     assert.equal(event?.triggerId, 'fire-1');
     assert.equal(event?.status, 'fired');
     assert.deepEqual(event?.payload, { note: 'hello' });
-    const again = await waitFor('fire-1', { connection: redis.url, timeout: 5000 });
+    const again = await waitFor('fire-1', { connection: redis.url, timeoutMs: 5000 });
     assert.deepEqual(again, event);
     const resumeQueue = new Queue('task-fire', { connection: connection() });
     try {
@@ -122,7 +122,7 @@ describe('Triggerer (real Redis)', () => {
     const second = await defer({ classpath: 'test.Fire', kwargs: { after_ms: 200 } }, options);
     assert.equal(first.created, true);
     assert.equal(second.created, false);
-    await waitFor('dup-1', { connection: redis.url, timeout: 5000 });
+    await waitFor('dup-1', { connection: redis.url, timeoutMs: 5000 });
     const resumeQueue = new Queue('task-dup', { connection: connection() });
     await waitUntil(async () =>
       (await resumeQueue.getJobCounts('completed')).completed === 1 ? true : undefined,
@@ -133,21 +133,21 @@ describe('Triggerer (real Redis)', () => {
 
   test('an error in the watcher completes the trigger with status failed and the reason', async () => {
     await defer({ classpath: 'test.Broken' }, { connection: redis.url, id: 'broken-1' });
-    const event = await waitFor('broken-1', { connection: redis.url, timeout: 5000 });
+    const event = await waitFor('broken-1', { connection: redis.url, timeoutMs: 5000 });
     assert.equal(event.status, 'failed');
     assert.match(String(event.payload.error), /endpoint on fire/);
   });
 
   test('a trigger past its deadline fires status timeout', async () => {
     await defer({ classpath: 'test.Never' }, { connection: redis.url, id: 'timeout-1', timeout: '300ms' });
-    const event = await waitFor('timeout-1', { connection: redis.url, timeout: 5000 });
+    const event = await waitFor('timeout-1', { connection: redis.url, timeoutMs: 5000 });
     assert.equal(event.status, 'timeout');
   });
 
   test('a trigger adopted after its deadline fires timeout at once, keeping the original deadline', async () => {
     const deadline = new Date(Date.now() - 60_000).toISOString();
     await queue.add('late', { v: 1, classpath: 'test.Never', kwargs: {}, deadline }, { jobId: 'late-1' });
-    const event = await waitFor('late-1', { connection: redis.url, timeout: 5000 });
+    const event = await waitFor('late-1', { connection: redis.url, timeoutMs: 5000 });
     assert.equal(event.status, 'timeout');
     assert.equal(event.payload.deadline, deadline);
   });
@@ -213,7 +213,7 @@ describe('Triggerer (real Redis)', () => {
       { classpath: 'test.OnEndpoint', kwargs: { endpoint: 'box-1' } },
       { connection: redis.url, id: 'good-1' },
     );
-    const event = await waitFor('good-1', { connection: redis.url, timeout: 5000 });
+    const event = await waitFor('good-1', { connection: redis.url, timeoutMs: 5000 });
     assert.equal(event.status, 'fired');
     assert.deepEqual(event.payload, { endpoint: 'box-1' });
   });

@@ -76,7 +76,7 @@ describe('triggerer observability wired into the daemon (real Redis)', () => {
   test('a fired trigger is counted by status and its event latency observed on /metrics', async () => {
     assert.match(metricsUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
     await defer({ classpath: 'test.Fire', kwargs: {} }, { connection: redis.url, id: 'm-fire' });
-    assert.equal((await waitFor('m-fire', { connection: redis.url, timeout: 10_000 })).status, 'fired');
+    assert.equal((await waitFor('m-fire', { connection: redis.url, timeoutMs: 10_000 })).status, 'fired');
     // The latency is observed on BullMQ's 'completed' event, after the commit waitFor may already see.
     const text = await waitUntil(
       async () => {
