@@ -24,8 +24,8 @@ options:
   --capacity N             triggers watched at once (default 1000)
   --plugin PATH            extra trigger module (repeatable; added to the config's plugins)
   --state-dir DIR          where the embedded redis lives (default ~/.local/state/supervisor-triggerer)
-  --lock-duration DUR      BullMQ job lock (default 6s); failover <= lock-duration + stalled-interval
-  --stalled-interval DUR   BullMQ stalled check period (default 3s)
+  --lock-duration DUR      BullMQ job lock (default 8s); failover <= lock-duration + stalled-interval
+  --stalled-interval DUR   BullMQ stalled check period (default 2s)
   --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info)
   --metrics-port N|none    serve /metrics /healthz /readyz on 127.0.0.1:N (default 9464; 0 or none: off)
 `;

@@ -18,6 +18,8 @@ import {
   merge,
   of,
   BehaviorSubject,
+  ReplaySubject,
+  type Subject,
   filter,
   take,
   timer,
@@ -63,9 +65,9 @@ export interface TriggererOptions {
   endpoints: { resolve(name: string): SupervisorEndpoint };
   /** Triggers this process watches at once. @default 1000 */
   capacity?: number;
-  /** BullMQ job lock duration in ms; renewed every half of it. @default 6000 */
+  /** BullMQ job lock duration in ms; renewed every half of it. @default 8000 */
   lockDurationMs?: number;
-  /** BullMQ stalled-check period in ms. Crash failover takes at most lock + stalled. @default 3000 */
+  /** BullMQ stalled-check period in ms. Crash failover takes at most lock + stalled. @default 2000 */
   stalledIntervalMs?: number;
   /**
    * Crashes a trigger may survive: past this many stalled-check recoveries its job fails (and its
@@ -96,6 +98,16 @@ export interface TriggererOptions {
 
 /** The sentinel a watcher yields when its trigger is handed back to the queue. */
 const HANDED_OFF: unique symbol = Symbol('handed-off');
+/** The sentinel a watcher yields when this process no longer holds its job's lock. */
+const LOCK_LOST: unique symbol = Symbol('lock-lost');
+
+/** One claim of a trigger by this process. */
+interface Holding {
+  /** Emits when the claim's lock is gone (renewal failed, or BullMQ handed the job out again). */
+  readonly lost: Subject<void>;
+  /** Resolves when the claim's processor has returned. */
+  readonly done: Promise<void>;
+}
 
 /** What a watcher yields when a user cancelled its trigger. */
 interface CancelSignal {
@@ -110,7 +122,8 @@ export class Triggerer {
   private readonly now: () => number;
   /** Emits true once on close; replayed, so a job BullMQ claims while closing is handed back too. */
   private readonly handOff = new BehaviorSubject(false);
-  private readonly active = new Set<string>();
+  /** The claims being processed, by trigger id. */
+  private readonly active = new Map<string, Holding>();
   private closing: Promise<void> | undefined;
   /** Cancel requests from any process (pub/sub + markers); started with the worker. */
   private cancels: CancelSignals | undefined;
@@ -180,6 +193,11 @@ export class Triggerer {
       autorun: false,
     });
     this.worker.on('error', (error) => this.logger.error({ err: error }, 'worker error'));
+    // A lock that could not be renewed is gone: stop watching, so the slot is free for the job when
+    // BullMQ's stalled check returns it to wait (here or in another triggerer).
+    this.worker.on('lockRenewalFailed', (ids) => {
+      for (const id of ids) this.active.get(id)?.lost.next();
+    });
     this.worker.on('failed', (job, error) => {
       if (job && !(error instanceof WaitingError)) {
         this.logger.warn({ triggerId: job.id, reason: error.message }, 'trigger job failed');
@@ -239,6 +257,43 @@ export class Triggerer {
       await job.moveToWait(token);
       throw new WaitingError();
     }
+    const previous = this.active.get(triggerId);
+    if (previous) {
+      // BullMQ handed out a job this process still watches: the earlier claim lost its lock (a
+      // stalled check returned it to wait before the renewal failure was seen). End that one first.
+      previous.lost.next();
+      await previous.done;
+    }
+    // Replayed: a loss seen before the watcher subscribes still ends it.
+    const lost = new ReplaySubject<void>(1);
+    let finished!: () => void;
+    const holding: Holding = { lost, done: new Promise<void>((resolve) => (finished = resolve)) };
+    this.active.set(triggerId, holding);
+    // The earlier claim's processor untracks this job id in BullMQ's lock manager when it ends, so
+    // a superseding claim renews its own lock.
+    const renewal = previous && token !== undefined ? this.renewLock(job, token, lost) : undefined;
+    try {
+      return await this.watch(job, token, lost);
+    } finally {
+      clearInterval(renewal);
+      if (this.active.get(triggerId) === holding) this.active.delete(triggerId);
+      finished();
+    }
+  }
+
+  /** Keeps a claim's lock alive by itself (see `process`); a failed renewal means the lock is lost. */
+  private renewLock(job: Job, token: string, lost: Subject<void>): NodeJS.Timeout {
+    const lockDurationMs = this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS;
+    return setInterval(() => {
+      job.extendLock(token, lockDurationMs).then(
+        (ok) => ok || lost.next(),
+        () => lost.next(),
+      );
+    }, lockDurationMs / 2);
+  }
+
+  private async watch(job: Job, token: string | undefined, lost: Subject<void>): Promise<TriggerEvent> {
+    const triggerId = job.id ?? '';
     // Listen before reading the marker, so a cancel published in between is heard, not lost.
     const cancelRequests =
       this.cancels?.watch(triggerId).pipe(filter((r) => r.jobTimestamp === job.timestamp)) ?? NEVER;
@@ -284,7 +339,7 @@ export class Triggerer {
       return event(timeoutOutcome(record.deadline ?? ''));
     }
     const ctx = this.context(triggerId, deadline, log);
-    const watcher: Observable<TriggerOutcome | typeof HANDED_OFF> = merge(
+    const watcher: Observable<TriggerOutcome | typeof HANDED_OFF | typeof LOCK_LOST> = merge(
       deferObservable(() => definition.run(kwargs, ctx)).pipe(
         take(1),
         map(checkOutcome),
@@ -298,6 +353,7 @@ export class Triggerer {
         map((): typeof HANDED_OFF => HANDED_OFF),
       ),
       cancelRequests.pipe(map((cancel): CancelSignal => ({ cancel }))),
+      lost.pipe(map((): typeof LOCK_LOST => LOCK_LOST)),
     ).pipe(
       take(1),
       // The first of event, deadline, hand-off and cancel wins; a cancel then runs onCancel.
@@ -307,19 +363,24 @@ export class Triggerer {
           : of(first),
       ),
     );
-    this.active.add(triggerId);
     this.metrics.triggerStarted();
     log.debug('watching');
-    let outcome: TriggerOutcome | typeof HANDED_OFF | undefined;
+    let outcome: TriggerOutcome | typeof HANDED_OFF | typeof LOCK_LOST | undefined;
     try {
       outcome = await firstValueFrom(watcher, {
         defaultValue: { status: 'failed', payload: { error: 'trigger completed without an event' } },
       });
     } finally {
-      this.active.delete(triggerId);
       this.cancels?.release(triggerId);
       if (outcome === HANDED_OFF) this.metrics.triggerHandedOff();
+      else if (outcome === LOCK_LOST) this.metrics.triggerLockLost();
       else this.metrics.triggerFinished(outcome?.status ?? 'failed');
+    }
+    if (outcome === LOCK_LOST) {
+      // No lock, so nothing to move: BullMQ's stalled check returns the job to wait and it is
+      // claimed again, here or elsewhere. WaitingError makes the worker leave the job alone.
+      log.warn('lost the job lock; the trigger returns to the queue');
+      throw new WaitingError();
     }
     if (outcome === HANDED_OFF) {
       await job.moveToWait(token);

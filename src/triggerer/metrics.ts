@@ -34,6 +34,7 @@ export class TriggererMetrics {
   private readonly loopDelay: IntervalHistogram;
   private readonly finished: Counter<'status'>;
   private readonly handedOff: Counter;
+  private readonly lockLost: Counter;
   private readonly polls: Counter<'endpoint' | 'outcome'>;
   private readonly pollDuration: Histogram<'endpoint'>;
   private readonly eventLatency: Histogram;
@@ -56,6 +57,11 @@ export class TriggererMetrics {
     this.handedOff = new Counter({
       name: `${METRIC_PREFIX}triggers_handed_off_total`,
       help: 'Triggers put back to wait for another triggerer (graceful hand-off).',
+      registers,
+    });
+    this.lockLost = new Counter({
+      name: `${METRIC_PREFIX}triggers_lock_lost_total`,
+      help: 'Triggers whose job lock this process lost (event loop or Redis too slow to renew it).',
       registers,
     });
     this.polls = new Counter({
@@ -144,6 +150,12 @@ export class TriggererMetrics {
   triggerHandedOff(): void {
     this.running = Math.max(0, this.running - 1);
     this.handedOff.inc();
+  }
+
+  /** A trigger stopped because its job lock was lost; BullMQ returns it to wait. */
+  triggerLockLost(): void {
+    this.running = Math.max(0, this.running - 1);
+    this.lockLost.inc();
   }
 
   /** Sets the capacity (triggers watched at once). */

@@ -14,11 +14,12 @@ import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './heartbeat.js';
 export const DEFAULT_CAPACITY = 1000;
 /**
  * Default BullMQ lock duration: a crashed triggerer's triggers are adopted at most
- * `lockDuration + stalledInterval` after the crash (6 s + 3 s = 9 s with the defaults).
+ * `lockDuration + stalledInterval` after the crash (8 s + 2 s = 10 s with the defaults). Locks are
+ * renewed every 2-4 s, so an event loop or Redis stalled for up to ~4 s loses no lock.
  */
-export const DEFAULT_LOCK_DURATION_MS = 6000;
+export const DEFAULT_LOCK_DURATION_MS = 8000;
 /** Default period of BullMQ's stalled-job check (see DEFAULT_LOCK_DURATION_MS). */
-export const DEFAULT_STALLED_INTERVAL_MS = 3000;
+export const DEFAULT_STALLED_INTERVAL_MS = 2000;
 /** Default poll interval of an endpoint when a trigger names none. */
 export const DEFAULT_INTERVAL_MS = 5000;
 
