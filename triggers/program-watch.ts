@@ -22,7 +22,7 @@ export const ProgramWatchKwargs = z.strictObject({
   unreachable_budget: kw.unreachableBudget(),
   /** Longest run, measured from `reference_time` (kept unchanged across retriggers). */
   runtime: kw.duration('runtime').optional(),
-  /** When the run started; defaults to when this trigger started watching. */
+  /** When the run started; defaults to when the record was enqueued. */
   reference_time: kw.isoTime('reference_time').optional(),
   /** Wall-clock end of the run. */
   endtime: kw.isoTime('endtime').optional(),
@@ -93,7 +93,8 @@ export const ProgramWatchTrigger = defineTrigger({
   classpath: 'supervisor.ProgramWatchTrigger',
   kwargs: ProgramWatchKwargs,
   run(k, ctx) {
-    const reference = k.reference_time !== undefined ? Date.parse(k.reference_time) : ctx.now();
+    const reference =
+      k.reference_time !== undefined ? Date.parse(k.reference_time) : (ctx.enqueuedAt ?? ctx.now());
     const limits: Limits = {
       runtimeEndsAt: k.runtime !== undefined ? reference + k.runtime : undefined,
       endtime: k.endtime !== undefined ? Date.parse(k.endtime) : undefined,

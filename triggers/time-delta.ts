@@ -1,6 +1,6 @@
 /**
- * `time.TimeDeltaTrigger`: fires `delta` after `reference_time` (the SDK sets it at enqueue, so a
- * trigger adopted by another triggerer keeps its clock), or after it started watching without one.
+ * `time.TimeDeltaTrigger`: fires `delta` after `reference_time`, by default the time the record was
+ * enqueued, so a trigger adopted by another triggerer keeps its clock.
  */
 import { map } from 'rxjs';
 import { z } from 'zod';
@@ -17,7 +17,8 @@ export const TimeDeltaTrigger = defineTrigger({
   classpath: 'time.TimeDeltaTrigger',
   kwargs: TimeDeltaKwargs,
   run(k, ctx) {
-    const reference = k.reference_time !== undefined ? Date.parse(k.reference_time) : ctx.now();
+    const reference =
+      k.reference_time !== undefined ? Date.parse(k.reference_time) : (ctx.enqueuedAt ?? ctx.now());
     return atTime(reference + k.delta, () => ctx.now()).pipe(
       map((at) => ({ status: 'fired' as const, payload: { moment: new Date(at).toISOString() } })),
     );

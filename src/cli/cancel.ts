@@ -3,11 +3,9 @@
  * triggerer holding it runs its onCancel and completes it with `status: cancelled`; a waiting one is
  * cancelled by the first triggerer that claims it. Exit 1 for an unknown or already finished trigger.
  */
-import { parseArgs } from 'node:util';
-import { cancel, TriggerAlreadyFinished, TriggerNotFound, waitFor, WaitTimeout } from '../client/index.js';
-import { parseDuration } from '../config/duration.js';
+import { cancel, TriggerAlreadyFinished, TriggerNotFound } from '../client/index.js';
 import { findRedisUrl } from '../triggerer/redis.js';
-import { EXIT_BY_STATUS } from './defer.js';
+import { durationFlag, parseCliArgs, printEventWhenFinished } from './args.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 
 const HELP = `usage: supervisor-triggerer cancel ID [options]
@@ -56,41 +54,20 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     io.stdout(`cancel requested for trigger '${triggerId}' (${state}: ${when})\n`);
     return EXIT_OK;
   }
-  try {
-    const event = await waitFor(triggerId, { connection, timeoutMs: waitTimeout, pollMs: 500 });
-    io.stdout(`${JSON.stringify(event)}\n`);
-    return EXIT_BY_STATUS[event.status];
-  } catch (error) {
-    if (!(error instanceof WaitTimeout)) throw error;
-    io.stderr(`supervisor-triggerer cancel: ${error.message} (is a triggerer running?)\n`);
-    return EXIT_BY_STATUS.timeout;
-  }
+  return printEventWhenFinished('cancel', triggerId, connection, waitTimeout, io);
 }
 
 function parseCli(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      options: {
-        reason: { type: 'string' },
-        wait: { type: 'boolean' },
-        'wait-timeout': { type: 'string' },
-        'redis-url': { type: 'string' },
-        'state-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
-
-function durationFlag(flag: string, text: string): number {
-  try {
-    return parseDuration(text);
-  } catch (error) {
-    throw new UsageError(`${flag}: ${(error as Error).message}`);
-  }
+  return parseCliArgs(
+    args,
+    {
+      reason: { type: 'string' },
+      wait: { type: 'boolean' },
+      'wait-timeout': { type: 'string' },
+      'redis-url': { type: 'string' },
+      'state-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    true,
+  );
 }

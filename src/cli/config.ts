@@ -1,7 +1,6 @@
 /** `supervisor-triggerer config`: validate, render and import job files; print the JSON Schema. */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   ConfigError,
   formatIssues,
@@ -15,6 +14,7 @@ import {
 } from '../config/index.js';
 import { eventJsonSchema, recordJsonSchema } from '../record.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
+import { parseCliArgs } from './args.js';
 
 const USAGE = `usage: supervisor-triggerer config <subcommand>
 
@@ -39,15 +39,7 @@ function parse(
   args: string[],
   extra: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>,
 ): Parsed {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      options: { help: { type: 'boolean', short: 'h' }, ...extra },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  return parseCliArgs(args, { help: { type: 'boolean', short: 'h' }, ...extra }, true);
 }
 
 async function dispatch(sub: string | undefined, args: string[], io: CliIO): Promise<number> {

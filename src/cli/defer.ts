@@ -3,20 +3,12 @@
  * enqueues a trigger from any language's task. Prints the trigger id, or with --wait the TriggerEvent
  * as JSON with the exit code of its status: 0 fired, 3 timeout, 1 failed, 4 cancelled.
  */
-import { parseArgs } from 'node:util';
-import { defer, InvalidDeferral, waitFor, WaitTimeout } from '../client/index.js';
-import { parseDuration } from '../config/duration.js';
-import type { TriggerStatus } from '../record.js';
+import { defer, InvalidDeferral } from '../client/index.js';
 import { findRedisUrl } from '../triggerer/redis.js';
-import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
+import { durationFlag, parseCliArgs, printEventWhenFinished } from './args.js';
+import { EXIT_OK, UsageError, type CliIO } from './io.js';
 
-/** Exit code of `defer --wait` per event status. */
-export const EXIT_BY_STATUS: Record<TriggerStatus, number> = {
-  fired: EXIT_OK,
-  failed: EXIT_FAILED,
-  timeout: 3,
-  cancelled: 4,
-};
+export { EXIT_BY_STATUS } from './args.js';
 
 /** How long `--wait` keeps waiting past the deadline for a triggerer to commit the timeout event. */
 const DEADLINE_GRACE_MS = 60_000;
@@ -78,44 +70,19 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const untilDeadline =
     deadline === undefined ? undefined : Math.max(0, deadline - Date.now()) + DEADLINE_GRACE_MS;
   const timeout = [waitTimeout, untilDeadline].filter((t) => t !== undefined).sort((a, b) => a - b)[0];
-  try {
-    const event = await waitFor(deferred.triggerId, { connection, timeoutMs: timeout, pollMs: 500 });
-    io.stdout(`${JSON.stringify(event)}\n`);
-    return EXIT_BY_STATUS[event.status];
-  } catch (error) {
-    if (!(error instanceof WaitTimeout)) throw error;
-    io.stderr(`supervisor-triggerer defer: ${error.message} (is a triggerer running?)\n`);
-    return EXIT_BY_STATUS.timeout;
-  }
+  return printEventWhenFinished('defer', deferred.triggerId, connection, timeout, io);
 }
 
 function parseCli(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      options: {
-        classpath: { type: 'string' },
-        kwargs: { type: 'string' },
-        id: { type: 'string' },
-        timeout: { type: 'string' },
-        wait: { type: 'boolean' },
-        'wait-timeout': { type: 'string' },
-        'redis-url': { type: 'string' },
-        'state-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
-
-function durationFlag(flag: string, text: string): number {
-  try {
-    return parseDuration(text);
-  } catch (error) {
-    throw new UsageError(`${flag}: ${(error as Error).message}`);
-  }
+  return parseCliArgs(args, {
+    classpath: { type: 'string' },
+    kwargs: { type: 'string' },
+    id: { type: 'string' },
+    timeout: { type: 'string' },
+    wait: { type: 'boolean' },
+    'wait-timeout': { type: 'string' },
+    'redis-url': { type: 'string' },
+    'state-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }).values;
 }

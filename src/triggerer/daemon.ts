@@ -326,7 +326,7 @@ export class Triggerer {
     if (marked) {
       // Cancelled while waiting, or while being handed off or claimed: onCancel runs here.
       this.cancels?.release(triggerId);
-      const ctx = this.context(triggerId, deadline, log);
+      const ctx = this.context(triggerId, deadline, log, job.timestamp);
       return this.cancelledEarly(triggerId, marked, () =>
         this.cancelOutcome(marked, definition, kwargs, ctx, log),
       );
@@ -338,7 +338,7 @@ export class Triggerer {
       this.metrics.triggerFinished('timeout');
       return event(timeoutOutcome(record.deadline ?? ''));
     }
-    const ctx = this.context(triggerId, deadline, log);
+    const ctx = this.context(triggerId, deadline, log, job.timestamp);
     const watcher: Observable<TriggerOutcome | typeof HANDED_OFF | typeof LOCK_LOST> = merge(
       deferObservable(() => definition.run(kwargs, ctx)).pipe(
         take(1),
@@ -441,7 +441,12 @@ export class Triggerer {
     }
   }
 
-  private context(triggerId: string, deadline: number | undefined, logger: Logger): TriggerContext {
+  private context(
+    triggerId: string,
+    deadline: number | undefined,
+    logger: Logger,
+    enqueuedAt: number,
+  ): TriggerContext {
     const defaultIntervalMs = this.options.defaultIntervalMs ?? DEFAULT_INTERVAL_MS;
     return {
       triggerId,
@@ -451,6 +456,7 @@ export class Triggerer {
         this.pollers.processInfo(endpoint, { intervalMs: defaultIntervalMs, ...stripUndefined(options) }),
       client: (endpoint) => this.pollers.client(endpoint),
       now: this.now,
+      enqueuedAt,
     };
   }
 }

@@ -24,6 +24,11 @@ export interface TriggerContext {
   client(endpoint: string): SupervisorClient;
   /** Current time in unix ms (tests may replace it). */
   now(): number;
+  /**
+   * When the record was put on the queue, in unix ms: the default reference of relative times, so a
+   * trigger adopted by another triggerer keeps its clock.
+   */
+  enqueuedAt?: number;
 }
 
 export interface TriggerDefinition<Schema extends z.ZodType = z.ZodType> {

@@ -40,6 +40,16 @@ describe('time.TimeDeltaTrigger', () => {
     });
   });
 
+  test('without reference_time it measures from when the record was enqueued', async () => {
+    const enqueuedAt = Date.parse('2020-01-01T00:00:00Z');
+    const kwargs = TimeDeltaTrigger.kwargs.parse({ delta: '1h' });
+    const outcome = await firstValueFrom(TimeDeltaTrigger.run(kwargs, { ...clockContext(), enqueuedAt }));
+    assert.deepEqual(outcome, {
+      status: 'fired',
+      payload: { moment: new Date(enqueuedAt + 3_600_000).toISOString() },
+    });
+  });
+
   test('refuses a delta that is not a duration, naming the field', () => {
     const result = TimeDeltaTrigger.kwargs.safeParse({ delta: 'soon' });
     assert.match(result.error?.issues[0]?.message ?? '', /^delta: expected a duration like/);

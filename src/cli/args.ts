@@ -1,0 +1,53 @@
+/** Argument and output helpers the subcommands share. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { waitFor, WaitTimeout, type RedisConnection } from '../client/index.js';
+import { parseDuration } from '../config/duration.js';
+import type { TriggerStatus } from '../record.js';
+import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** `util.parseArgs` (strict) whose problems are usage errors (exit 2). */
+export function parseCliArgs<T extends Options>(args: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** A duration flag's value in ms, or a usage error naming the flag. */
+export function durationFlag(flag: string, text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    throw new UsageError(`${flag}: ${(error as Error).message}`);
+  }
+}
+
+/** Exit code of `defer --wait` / `cancel --wait` per event status. */
+export const EXIT_BY_STATUS: Record<TriggerStatus, number> = {
+  fired: EXIT_OK,
+  failed: EXIT_FAILED,
+  timeout: 3,
+  cancelled: 4,
+};
+
+/** Waits for a trigger's event, prints it as one JSON line and returns the exit code of its status. */
+export async function printEventWhenFinished(
+  command: string,
+  triggerId: string,
+  connection: RedisConnection,
+  timeoutMs: number | undefined,
+  io: CliIO,
+): Promise<number> {
+  try {
+    const event = await waitFor(triggerId, { connection, timeoutMs, pollMs: 500 });
+    io.stdout(`${JSON.stringify(event)}\n`);
+    return EXIT_BY_STATUS[event.status];
+  } catch (error) {
+    if (!(error instanceof WaitTimeout)) throw error;
+    io.stderr(`supervisor-triggerer ${command}: ${error.message} (is a triggerer running?)\n`);
+    return EXIT_BY_STATUS.timeout;
+  }
+}
