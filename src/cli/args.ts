@@ -1,16 +1,13 @@
 /** Argument and output helpers the subcommands share. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { waitFor, WaitTimeout, type RedisConnection } from '../client/index.js';
 import { parseDuration } from '../config/duration.js';
 import type { TriggerStatus } from '../record.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-/** `util.parseArgs` (strict) whose problems are usage errors (exit 2). */
-export function parseCliArgs<T extends Options>(args: string[], options: T, allowPositionals = false) {
+/** Runs an argument parser (`util.parseArgs`) so that its problems are usage errors (exit 2). */
+export function usageErrors<T>(parse: () => T): T {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals });
+    return parse();
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -3,9 +3,10 @@
  * triggerer holding it runs its onCancel and completes it with `status: cancelled`; a waiting one is
  * cancelled by the first triggerer that claims it. Exit 1 for an unknown or already finished trigger.
  */
+import { parseArgs } from 'node:util';
 import { cancel, TriggerAlreadyFinished, TriggerNotFound } from '../client/index.js';
 import { findRedisUrl } from '../triggerer/redis.js';
-import { durationFlag, parseCliArgs, printEventWhenFinished } from './args.js';
+import { durationFlag, usageErrors, printEventWhenFinished } from './args.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 
 const HELP = `usage: supervisor-triggerer cancel ID [options]
@@ -58,16 +59,19 @@ export async function run(args: string[], io: CliIO): Promise<number> {
 }
 
 function parseCli(args: string[]) {
-  return parseCliArgs(
-    args,
-    {
-      reason: { type: 'string' },
-      wait: { type: 'boolean' },
-      'wait-timeout': { type: 'string' },
-      'redis-url': { type: 'string' },
-      'state-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    true,
+  return usageErrors(() =>
+    parseArgs({
+      args,
+      options: {
+        reason: { type: 'string' },
+        wait: { type: 'boolean' },
+        'wait-timeout': { type: 'string' },
+        'redis-url': { type: 'string' },
+        'state-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: true,
+    }),
   );
 }

@@ -1,5 +1,6 @@
 /** `supervisor-triggerer config`: validate, render and import job files; print the JSON Schema. */
 import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
 import { dirname, resolve } from 'node:path';
 import {
   ConfigError,
@@ -14,7 +15,7 @@ import {
 } from '../config/index.js';
 import { eventJsonSchema, recordJsonSchema } from '../record.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
-import { parseCliArgs } from './args.js';
+import { usageErrors } from './args.js';
 
 const USAGE = `usage: supervisor-triggerer config <subcommand>
 
@@ -39,7 +40,14 @@ function parse(
   args: string[],
   extra: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>,
 ): Parsed {
-  return parseCliArgs(args, { help: { type: 'boolean', short: 'h' }, ...extra }, true);
+  return usageErrors(() =>
+    parseArgs({
+      args,
+      options: { help: { type: 'boolean', short: 'h' }, ...extra },
+      strict: true,
+      allowPositionals: true,
+    }),
+  );
 }
 
 async function dispatch(sub: string | undefined, args: string[], io: CliIO): Promise<number> {

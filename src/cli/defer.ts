@@ -3,9 +3,10 @@
  * enqueues a trigger from any language's task. Prints the trigger id, or with --wait the TriggerEvent
  * as JSON with the exit code of its status: 0 fired, 3 timeout, 1 failed, 4 cancelled.
  */
+import { parseArgs } from 'node:util';
 import { defer, InvalidDeferral } from '../client/index.js';
 import { findRedisUrl } from '../triggerer/redis.js';
-import { durationFlag, parseCliArgs, printEventWhenFinished } from './args.js';
+import { durationFlag, usageErrors, printEventWhenFinished } from './args.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
 
 export { EXIT_BY_STATUS } from './args.js';
@@ -74,15 +75,22 @@ export async function run(args: string[], io: CliIO): Promise<number> {
 }
 
 function parseCli(args: string[]) {
-  return parseCliArgs(args, {
-    classpath: { type: 'string' },
-    kwargs: { type: 'string' },
-    id: { type: 'string' },
-    timeout: { type: 'string' },
-    wait: { type: 'boolean' },
-    'wait-timeout': { type: 'string' },
-    'redis-url': { type: 'string' },
-    'state-dir': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  }).values;
+  return usageErrors(() =>
+    parseArgs({
+      args,
+      options: {
+        classpath: { type: 'string' },
+        kwargs: { type: 'string' },
+        id: { type: 'string' },
+        timeout: { type: 'string' },
+        wait: { type: 'boolean' },
+        'wait-timeout': { type: 'string' },
+        'redis-url': { type: 'string' },
+        'state-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }),
+  ).values;
 }

@@ -1,9 +1,10 @@
 /** `supervisor-triggerer status [--json]`: live triggerers with their load, then triggers per endpoint and state. */
+import { parseArgs } from 'node:util';
 import { liveTriggerers, triggerStatus, type StateCounts } from '../client/index.js';
 import type { TriggererInfo } from '../triggerer/heartbeat.js';
 import { findRedisUrl } from '../triggerer/redis.js';
 import { EXIT_OK, type CliIO } from './io.js';
-import { parseCliArgs } from './args.js';
+import { usageErrors } from './args.js';
 
 const HELP = `usage: supervisor-triggerer status [--json] [--redis-url URL] [--state-dir DIR]
 
@@ -15,12 +16,19 @@ const COLUMNS: (keyof StateCounts)[] = ['waiting', 'active', 'delayed', 'complet
 
 /** Runs `status`. */
 export async function run(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseCliArgs(args, {
-    json: { type: 'boolean' },
-    'redis-url': { type: 'string' },
-    'state-dir': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values } = usageErrors(() =>
+    parseArgs({
+      args,
+      options: {
+        json: { type: 'boolean' },
+        'redis-url': { type: 'string' },
+        'state-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }),
+  );
   if (values.help) {
     io.stdout(HELP);
     return EXIT_OK;

@@ -2,6 +2,7 @@
  * `supervisor-triggerer triggerer [--config FILE]`: runs the daemon until SIGTERM/SIGINT. Without a
  * Redis URL (flag, $REDIS_URL, config) it starts its own redis-server in the state directory.
  */
+import { parseArgs } from 'node:util';
 import { TriggerRegistry } from '../../triggers/index.js';
 import { ConnectionResolver } from '../triggerer/connections.js';
 import { Triggerer } from '../triggerer/daemon.js';
@@ -12,7 +13,7 @@ import { loadTriggererConfig, LOG_LEVELS, parseTriggererConfig } from '../trigge
 import { defaultStateDir, redactRedisUrl, redisOptions } from '../triggerer/redis.js';
 import { parseDuration } from '../config/duration.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
-import { parseCliArgs } from './args.js';
+import { usageErrors } from './args.js';
 
 const HELP = `usage: supervisor-triggerer triggerer [options]
 
@@ -82,18 +83,25 @@ export async function run(args: string[], io: CliIO): Promise<number> {
 }
 
 function parseCli(args: string[]) {
-  return parseCliArgs(args, {
-    config: { type: 'string' },
-    'redis-url': { type: 'string' },
-    capacity: { type: 'string' },
-    plugin: { type: 'string', multiple: true },
-    'state-dir': { type: 'string' },
-    'lock-duration': { type: 'string' },
-    'stalled-interval': { type: 'string' },
-    'log-level': { type: 'string' },
-    'metrics-port': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  return usageErrors(() =>
+    parseArgs({
+      args,
+      options: {
+        config: { type: 'string' },
+        'redis-url': { type: 'string' },
+        capacity: { type: 'string' },
+        plugin: { type: 'string', multiple: true },
+        'state-dir': { type: 'string' },
+        'lock-duration': { type: 'string' },
+        'stalled-interval': { type: 'string' },
+        'log-level': { type: 'string' },
+        'metrics-port': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }),
+  );
 }
 
 function waitForSignal(): Promise<NodeJS.Signals> {
