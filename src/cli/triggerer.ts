@@ -49,7 +49,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   if (!redisUrl) {
     embedded = await startEmbeddedRedis(stateDir);
     redisUrl = embedded.url;
-    logger.info({ url: redisUrl, pid: embedded.pid, reused: !embedded.owned }, 'embedded redis');
+    logger.info({ url: redisUrl, redisPid: embedded.pid, reused: !embedded.owned }, 'embedded redis');
   }
   let triggerer: Triggerer | undefined;
   try {
