@@ -41,9 +41,6 @@ import {
   DEFAULT_LOCK_DURATION_MS,
   DEFAULT_STALLED_INTERVAL_MS,
 } from './options.js';
-
-/** Workers claiming triggers in parallel (see TriggererOptions.fetchers). */
-const DEFAULT_FETCHERS = 4;
 import { SharedPollers } from './pollers.js';
 
 /** What a trigger's context needs from the pollers (SharedPollers in production). */
@@ -91,12 +88,6 @@ export interface TriggererOptions {
   metricsHost?: string;
   /** Heartbeat period in ms (the beat lives 3 periods). @default 5000 */
   heartbeatIntervalMs?: number;
-  /**
-   * BullMQ workers that claim triggers in parallel, the capacity split among them. One worker claims
-   * jobs one after another, so several adopt thousands of triggers (after a hand-off or a crash) that
-   * many times faster. @default 4 (at most the capacity)
-   */
-  fetchers?: number;
   /** Share one poll per endpoint and interval among its triggers (false: the benchmark baseline). @default true */
   sharePollers?: boolean;
   /** The pollers (tests inject their own). @default new SharedPollers(...) */
@@ -125,8 +116,7 @@ interface CancelSignal {
 
 /** The triggerer: claims trigger jobs, watches them, completes each with its TriggerEvent. */
 export class Triggerer {
-  /** BullMQ workers claiming triggers; the capacity is split among them. */
-  private workers: Worker[] = [];
+  private worker: Worker | undefined;
   private readonly pollers: PollerSource;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -183,27 +173,49 @@ export class Triggerer {
     );
   }
 
-  /** Starts claiming triggers; resolves when the workers are connected. */
+  /** Starts claiming triggers; resolves when the worker is connected. */
   async start(): Promise<void> {
-    if (this.workers.length > 0) return;
+    if (this.worker) return;
     const capacity = this.options.capacity ?? DEFAULT_CAPACITY;
     // Listen for cancels before claiming anything, so no cancel of a claimed trigger is missed.
     this.cancels = new CancelSignals(this.options.connection, this.options.prefix ?? 'bull', this.logger);
     await this.cancels.start();
-    this.workers = splitCapacity(capacity, this.options.fetchers ?? DEFAULT_FETCHERS).map((concurrency) =>
-      this.createWorker(concurrency),
+    this.worker = new Worker(TRIGGERS_QUEUE, (job, token) => this.process(job, token), {
+      connection: this.options.connection,
+      prefix: this.options.prefix,
+      concurrency: capacity,
+      lockDuration: this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+      stalledInterval: this.options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
+      maxStalledCount: this.options.maxStalledCount ?? 3,
+      // Keep results a day for waitFor/status; a flow's parent keeps its own copy of the value.
+      removeOnComplete: { age: 86_400, count: 100_000 },
+      removeOnFail: { age: 7 * 86_400, count: 100_000 },
+      autorun: false,
+    });
+    this.worker.on('error', (error) => this.logger.error({ err: error }, 'worker error'));
+    // A lock that could not be renewed is gone: stop watching, so the slot is free for the job when
+    // BullMQ's stalled check returns it to wait (here or in another triggerer).
+    this.worker.on('lockRenewalFailed', (ids) => {
+      for (const id of ids) this.active.get(id)?.lost.next();
+    });
+    this.worker.on('failed', (job, error) => {
+      if (job && !(error instanceof WaitingError)) {
+        this.logger.warn({ triggerId: job.id, reason: error.message }, 'trigger job failed');
+      }
+    });
+    void this.worker.run().catch((error: unknown) => this.logger.error({ err: error }, 'worker stopped'));
+    // 'completed' fires after BullMQ committed the event; firedAt is when the outcome was seen.
+    this.worker.on('completed', (_job, result: TriggerEvent) =>
+      this.metrics.observeEventLatency(this.now() - Date.parse(result.firedAt)),
     );
-    for (const worker of this.workers) {
-      void worker.run().catch((error: unknown) => this.logger.error({ err: error }, 'worker stopped'));
-    }
-    await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
+    await this.worker.waitUntilReady();
     try {
       this.observability = await startObservability({
         connection: this.options.connection,
         metrics: this.metrics,
         logger: this.logger,
         load: () => ({ capacity, running: this.running, endpoints: this.watchers() }),
-        workerRunning: () => this.workers.length > 0 && this.workers.every((worker) => worker.isRunning()),
+        workerRunning: () => this.worker?.isRunning() ?? false,
         metricsPort: this.options.metricsPort,
         ...(this.options.metricsHost !== undefined && { metricsHost: this.options.metricsHost }),
         ...(this.options.heartbeatIntervalMs !== undefined && {
@@ -214,38 +226,7 @@ export class Triggerer {
       await this.close();
       throw error;
     }
-    this.logger.info({ capacity, fetchers: this.workers.length }, 'triggerer started');
-  }
-
-  private createWorker(concurrency: number): Worker {
-    const worker = new Worker(TRIGGERS_QUEUE, (job, token) => this.process(job, token), {
-      connection: this.options.connection,
-      prefix: this.options.prefix,
-      concurrency,
-      lockDuration: this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
-      stalledInterval: this.options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
-      maxStalledCount: this.options.maxStalledCount ?? 3,
-      // Keep results a day for waitFor/status; a flow's parent keeps its own copy of the value.
-      removeOnComplete: { age: 86_400, count: 100_000 },
-      removeOnFail: { age: 7 * 86_400, count: 100_000 },
-      autorun: false,
-    });
-    worker.on('error', (error) => this.logger.error({ err: error }, 'worker error'));
-    // A lock that could not be renewed is gone: stop watching, so the slot is free for the job when
-    // BullMQ's stalled check returns it to wait (here or in another triggerer).
-    worker.on('lockRenewalFailed', (ids) => {
-      for (const id of ids) this.active.get(id)?.lost.next();
-    });
-    worker.on('failed', (job, error) => {
-      if (job && !(error instanceof WaitingError)) {
-        this.logger.warn({ triggerId: job.id, reason: error.message }, 'trigger job failed');
-      }
-    });
-    // 'completed' fires after BullMQ committed the event; firedAt is when the outcome was seen.
-    worker.on('completed', (_job, result: TriggerEvent) =>
-      this.metrics.observeEventLatency(this.now() - Date.parse(result.firedAt)),
-    );
-    return worker;
+    this.logger.info({ capacity }, 'triggerer started');
   }
 
   /**
@@ -254,9 +235,12 @@ export class Triggerer {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const closed = Promise.all(this.workers.map((worker) => worker.close()));
-      this.handOff.next(true);
-      await closed;
+      const worker = this.worker;
+      if (worker) {
+        const closed = worker.close();
+        this.handOff.next(true);
+        await closed;
+      }
       await this.cancels?.close();
       await this.pollers.close();
       await this.observability?.stop();
@@ -517,13 +501,4 @@ function checkOutcome(value: TriggerOutcome): TriggerOutcome {
     typeof value.payload === 'object';
   if (!ok) throw new Error('trigger emitted something that is not a {status, payload} outcome');
   return value;
-}
-
-/** Splits a capacity among at most `fetchers` workers, each with at least one slot. */
-export function splitCapacity(capacity: number, fetchers: number): number[] {
-  const count = Math.max(1, Math.min(fetchers, capacity));
-  return Array.from(
-    { length: count },
-    (_, i) => Math.floor(capacity / count) + (i < capacity % count ? 1 : 0),
-  );
 }
