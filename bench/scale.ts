@@ -189,7 +189,12 @@ function latenciesOf(log: ResumeLog, stoppedAt: Map<string, number>): number[] {
   const latencies: number[] = [];
   for (const [key, starts] of log.starts) {
     const at = stoppedAt.get(key);
-    if (at === undefined) throw new Error(`a continuation of ${key} ran, but that program was not stopped`);
+    if (at === undefined) {
+      const statuses = JSON.stringify(Object.fromEntries(log.statuses));
+      throw new Error(
+        `a continuation of ${key} ran, but that program was not stopped (statuses ${statuses})`,
+      );
+    }
     for (const start of starts) latencies.push(start - at);
   }
   return latencies;
