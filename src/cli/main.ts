@@ -24,7 +24,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
     load: async () => (await import('./cancel.js')).run,
   },
   status: {
-    summary: 'show triggers per endpoint and state',
+    summary: 'show live triggerers and triggers per endpoint and state',
     load: async () => (await import('./status.js')).run,
   },
 };
