@@ -22,16 +22,19 @@ export interface WaitForOptions {
 
 /** The event of a finished trigger job, or undefined while it is not finished. */
 export async function finishedEvent(queue: Queue, triggerId: string): Promise<TriggerEvent | undefined> {
+  // The state first, then the job: BullMQ saves the result and the state in one script, so a job
+  // read after its state is final holds the result; one read before may predate it.
+  const state = await queue.getJobState(triggerId);
+  if (state === 'unknown') throw new TriggerNotFound(triggerId);
+  if (state !== 'completed' && state !== 'failed') return undefined;
   const job = await Job.fromId(queue, triggerId);
   if (!job) throw new TriggerNotFound(triggerId);
-  const state = await job.getState();
   if (state === 'completed') {
     const parsed = TriggerEventSchema.safeParse(job.returnvalue);
     if (parsed.success) return parsed.data;
     return failedEvent(triggerId, 'trigger job completed without a TriggerEvent', job.finishedOn);
   }
-  if (state === 'failed') return failedEvent(triggerId, job.failedReason, job.finishedOn);
-  return undefined;
+  return failedEvent(triggerId, job.failedReason, job.finishedOn);
 }
 
 /** The `failed` event of a trigger job that failed (a bad record): the continuation still decides. */
