@@ -28,4 +28,4 @@ USER triggerer
 EXPOSE 9464
 # tini forwards SIGTERM so the triggerer hands its triggers off instead of being killed.
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/supervisor-triggerer.js"]
-CMD ["triggerer"]
+CMD ["triggerer", "--metrics-host", "0.0.0.0"]

@@ -28,7 +28,8 @@ options:
   --lock-duration DUR      BullMQ job lock (default 8s); failover <= lock-duration + stalled-interval
   --stalled-interval DUR   BullMQ stalled check period (default 2s)
   --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info)
-  --metrics-port N|none    serve /metrics /healthz /readyz on 127.0.0.1:N (default 9464; 0 or none: off)
+  --metrics-port N|none    serve /metrics /healthz /readyz on port N (default 9464; 0 or none: off)
+  --metrics-host ADDR      address of that server (default 127.0.0.1; 0.0.0.0 in a container)
 `;
 
 /** Runs the daemon; resolves with the exit code after a signal stopped it. */
@@ -67,7 +68,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       sharePollers: config.share_pollers,
       logger,
       metricsPort: metricsPort(values['metrics-port'] ?? config.metrics_port),
-      metricsHost: config.metrics_host,
+      metricsHost: values['metrics-host'] ?? config.metrics_host,
       heartbeatIntervalMs: config.heartbeat_interval,
     });
     const stop = waitForSignal();
@@ -96,6 +97,7 @@ function parseCli(args: string[]) {
         'stalled-interval': { type: 'string' },
         'log-level': { type: 'string' },
         'metrics-port': { type: 'string' },
+        'metrics-host': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,

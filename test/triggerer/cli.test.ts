@@ -26,7 +26,18 @@ describe('triggerer CLI with its embedded redis', () => {
     metricsPort = await freePort();
     daemon = spawnOwned(
       process.execPath,
-      ['--import', 'tsx', MAIN, 'triggerer', '--log-level', 'info', '--metrics-port', String(metricsPort)],
+      [
+        '--import',
+        'tsx',
+        MAIN,
+        'triggerer',
+        '--log-level',
+        'info',
+        '--metrics-port',
+        String(metricsPort),
+        '--metrics-host',
+        '127.0.0.2',
+      ],
       { env: { ...process.env, ...env } },
     );
     await waitUntil(() => (daemon.output().includes('triggerer ready') ? true : undefined), {
@@ -133,11 +144,12 @@ describe('triggerer CLI with its embedded redis', () => {
     assert.match(table.stdout, /\n\s+TOTAL\s+\d+/);
   });
 
-  test('the daemon serves /metrics and /readyz on --metrics-port', async () => {
-    const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+  test('the daemon serves /metrics and /readyz on --metrics-port, bound to --metrics-host only', async () => {
+    const ready = await fetch(`http://127.0.0.2:${metricsPort}/readyz`);
     assert.equal(ready.status, 200, await ready.text());
-    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.2:${metricsPort}/metrics`)).text();
     assert.match(metrics, /^supervisor_triggerer_capacity 1000$/m);
+    await assert.rejects(fetch(`http://127.0.0.1:${metricsPort}/healthz`), 'nothing listens on 127.0.0.1');
   });
 
   test('on SIGTERM the triggerer stops its embedded redis-server and removes the discovery file', async () => {
