@@ -13,6 +13,13 @@ export function usageErrors<T>(parse: () => T): T {
   }
 }
 
+/** Flags of every command that talks to the triggerer's Redis, plus --help. */
+export const REDIS_FLAGS = {
+  'redis-url': { type: 'string' },
+  'state-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /** A duration flag's value in ms, or a usage error naming the flag. */
 export function durationFlag(flag: string, text: string): number {
   try {

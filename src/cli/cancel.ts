@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { cancel, TriggerAlreadyFinished, TriggerNotFound } from '../client/index.js';
 import { findRedisUrl } from '../triggerer/redis.js';
-import { durationFlag, usageErrors, printEventWhenFinished } from './args.js';
+import { durationFlag, printEventWhenFinished, REDIS_FLAGS, usageErrors } from './args.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 
 const HELP = `usage: supervisor-triggerer cancel ID [options]
@@ -66,9 +66,7 @@ function parseCli(args: string[]) {
         reason: { type: 'string' },
         wait: { type: 'boolean' },
         'wait-timeout': { type: 'string' },
-        'redis-url': { type: 'string' },
-        'state-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
+        ...REDIS_FLAGS,
       },
       strict: true,
       allowPositionals: true,

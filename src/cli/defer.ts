@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { defer, InvalidDeferral } from '../client/index.js';
 import { findRedisUrl } from '../triggerer/redis.js';
-import { durationFlag, usageErrors, printEventWhenFinished } from './args.js';
+import { durationFlag, printEventWhenFinished, REDIS_FLAGS, usageErrors } from './args.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
 
 export { EXIT_BY_STATUS } from './args.js';
@@ -85,9 +85,7 @@ function parseCli(args: string[]) {
         timeout: { type: 'string' },
         wait: { type: 'boolean' },
         'wait-timeout': { type: 'string' },
-        'redis-url': { type: 'string' },
-        'state-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
+        ...REDIS_FLAGS,
       },
       strict: true,
       allowPositionals: false,

@@ -4,7 +4,7 @@ import { liveTriggerers, triggerStatus, type StateCounts } from '../client/index
 import type { TriggererInfo } from '../triggerer/heartbeat.js';
 import { findRedisUrl } from '../triggerer/redis.js';
 import { EXIT_OK, type CliIO } from './io.js';
-import { usageErrors } from './args.js';
+import { REDIS_FLAGS, usageErrors } from './args.js';
 
 const HELP = `usage: supervisor-triggerer status [--json] [--redis-url URL] [--state-dir DIR]
 
@@ -21,9 +21,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       args,
       options: {
         json: { type: 'boolean' },
-        'redis-url': { type: 'string' },
-        'state-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
+        ...REDIS_FLAGS,
       },
       strict: true,
       allowPositionals: false,
