@@ -96,6 +96,9 @@ export interface TriggererOptions {
   now?: () => number;
 }
 
+/** How BullMQ's lock manager words the error it emits for each lock it could not renew. */
+const LOCK_RENEWAL_ERROR = 'could not renew lock for job ';
+
 /** The sentinel a watcher yields when its trigger is handed back to the queue. */
 const HANDED_OFF: unique symbol = Symbol('handed-off');
 /** The sentinel a watcher yields when this process no longer holds its job's lock. */
@@ -192,9 +195,15 @@ export class Triggerer {
       removeOnFail: { age: 7 * 86_400, count: 100_000 },
       autorun: false,
     });
-    this.worker.on('error', (error) => this.logger.error({ err: error }, 'worker error'));
+    this.worker.on('error', (error) => {
+      // BullMQ repeats each failed renewal as an error with a stack; 'lockRenewalFailed' below is
+      // the same fact, handled and logged once per trigger by its watcher.
+      if (error.message.startsWith(LOCK_RENEWAL_ERROR)) return;
+      this.logger.error({ err: error }, 'worker error');
+    });
     // A lock that could not be renewed is gone: stop watching, so the slot is free for the job when
-    // BullMQ's stalled check returns it to wait (here or in another triggerer).
+    // BullMQ's stalled check returns it to wait (here or in another triggerer). A trigger already
+    // handed back to wait has no lock to renew any more: nothing to do for it.
     this.worker.on('lockRenewalFailed', (ids) => {
       for (const id of ids) this.active.get(id)?.lost.next();
     });

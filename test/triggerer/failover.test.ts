@@ -93,7 +93,9 @@ describe('two triggerer processes holding 100 triggers', () => {
     }
   }
 
-  test('SIGTERM hands every trigger back at once (no onCancel): the other process adopts them', async () => {
+  test('SIGTERM hands every trigger back at once (no onCancel): the other process adopts them', async (t) => {
+    // Each scenario stops its own triggerers, so one that fails leaves the next one a clean queue.
+    t.after(() => Promise.all(procs.map((p) => p.stop())));
     const first = await startTriggerer(redis.url, configPath, ['--capacity', '50']);
     procs.push(first);
     const counter = await deferAll('term', 'term');
@@ -119,7 +121,8 @@ describe('two triggerer processes holding 100 triggers', () => {
     assert.equal(second.child.exitCode, 0, second.output());
   });
 
-  test('SIGKILL: the locks expire, the stalled check returns the triggers, the other process adopts them', async () => {
+  test('SIGKILL: the locks expire, the stalled check returns the triggers, the other process adopts them', async (t) => {
+    t.after(() => Promise.all(procs.map((p) => p.stop())));
     const doomed = await startTriggerer(redis.url, configPath, ['--capacity', '50']);
     procs.push(doomed);
     const counter = await deferAll('kill', 'kill');
