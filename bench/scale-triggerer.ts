@@ -45,9 +45,15 @@ export async function startTriggerer(options: TriggererProcessOptions): Promise<
     connections: Object.fromEntries(options.members.map((m) => [m.name, { url: m.url }])),
   };
   await writeFile(configPath, JSON.stringify(config, null, 2));
-  const owned = spawnOwned(process.execPath, ['--import', 'tsx', MAIN, 'triggerer', '--config', configPath], {
-    env: { ...process.env, REDIS_URL: options.redisUrl },
-  });
+  // `SCALE_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"` profiles the triggerers (for diagnosis).
+  const nodeArgs = process.env.SCALE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const owned = spawnOwned(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', MAIN, 'triggerer', '--config', configPath],
+    {
+      env: { ...process.env, REDIS_URL: options.redisUrl },
+    },
+  );
   await waitUntil(
     () => {
       if (owned.child.exitCode !== null) throw new Error(`triggerer exited: ${owned.output()}`);

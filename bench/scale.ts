@@ -6,10 +6,11 @@
  * pollers, and failover after SIGTERM and SIGKILL of one of two triggerers.
  * Run: node --import tsx bench/scale.ts [--quick]
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TRIGGERS_QUEUE } from '../src/record.js';
 import { redisOptions } from '../src/triggerer/redis.js';
@@ -35,19 +36,24 @@ interface Scenario {
 }
 /** `SCALE_ONLY=n,k,shared|unshared` runs that one scenario (for diagnosis). */
 const only = process.env.SCALE_ONLY?.split(',');
-const scenarios: Scenario[] = only
-  ? [{ n: Number(only[0]), k: Number(only[1]), share: only[2] !== 'unshared' }]
-  : quick
-    ? [{ n: 200, k: 4, share: true }]
-    : [
-        { n: 1000, k: 20, share: true },
-        { n: 1000, k: 50, share: true },
-        { n: 10_000, k: 20, share: true },
-        { n: 10_000, k: 50, share: true },
-        { n: 1000, k: 20, share: false },
-      ];
-const failovers =
-  quick || only
+const scenarios: Scenario[] = process.env.SCALE_FAILOVER
+  ? []
+  : only
+    ? [{ n: Number(only[0]), k: Number(only[1]), share: only[2] !== 'unshared' }]
+    : quick
+      ? [{ n: 200, k: 4, share: true }]
+      : [
+          { n: 1000, k: 20, share: true },
+          { n: 1000, k: 50, share: true },
+          { n: 10_000, k: 20, share: true },
+          { n: 10_000, k: 50, share: true },
+          { n: 1000, k: 20, share: false },
+        ];
+/** `SCALE_FAILOVER=n,k` runs that one failover scenario and nothing else (for diagnosis). */
+const onlyFailover = process.env.SCALE_FAILOVER?.split(',').map(Number);
+const failovers = onlyFailover
+  ? [{ n: onlyFailover[0] ?? 1000, k: onlyFailover[1] ?? 20 }]
+  : quick || only
     ? []
     : [
         { n: 1000, k: 20 },
@@ -201,8 +207,9 @@ function latenciesOf(log: ResumeLog, stoppedAt: Map<string, number>): number[] {
 }
 
 /**
- * Two triggerers; time from a signal to the one holding every trigger until each trigger became
- * active again (a BullMQ `active` event per trigger id), in the other. SIGTERM, then SIGKILL.
+ * Two triggerers; time from a signal to the one holding every trigger until each trigger is held
+ * again by the other: its BullMQ lock key holds a new token (every claim has its own). SIGTERM,
+ * then SIGKILL of the adopter with a third triggerer waiting.
  */
 async function failover(n: number, k: number): Promise<Record<string, unknown>> {
   const members = fleet.members.slice(0, k);
@@ -210,12 +217,9 @@ async function failover(n: number, k: number): Promise<Record<string, unknown>> 
   await deferWatchers(n, members, programs, admin);
   const spawn = (name: string) =>
     startTriggerer({ dir: work.path, name, redisUrl: redis.url, members, capacity: n, sharePollers: true });
-  const events = new QueueEvents(TRIGGERS_QUEUE, { connection });
-  const adopted = new Set<string>();
-  events.on('active', ({ jobId }) => adopted.add(jobId));
+  const lockKeys = Array.from({ length: n }, (_, i) => `bull:${TRIGGERS_QUEUE}:w-${i}:lock`);
   const live: TriggererProcess[] = [];
   try {
-    await events.waitUntilReady();
     const first = await spawn(`fo-a-${n}`);
     live.push(first);
     await waitUntil(async () => ((await triggerCounts(connection)).active === n ? true : undefined), {
@@ -226,36 +230,47 @@ async function failover(n: number, k: number): Promise<Record<string, unknown>> 
     const second = await spawn(`fo-b-${n}`);
     live.push(second);
     await sleep(2000); // let the second one settle into its blocking fetch
-    const term = await timeAdoption(first, 'SIGTERM', n, adopted);
+    const term = await timeAdoption(first, 'SIGTERM', n, lockKeys);
     log(`failover ${n}: SIGTERM ${JSON.stringify(term)}`);
     const third = await spawn(`fo-c-${n}`);
     live.push(third);
     await sleep(2000);
-    const kill = await timeAdoption(second, 'SIGKILL', n, adopted);
+    const kill = await timeAdoption(second, 'SIGKILL', n, lockKeys);
     log(`failover ${n}: SIGKILL ${JSON.stringify(kill)}`);
     return { n, k, sigtermMs: term.adoptedMs, sigtermExitMs: term.exitMs, sigkillMs: kill.adoptedMs };
   } finally {
-    await events.close();
     await Promise.all(live.map((t) => t.owned.stop(20_000)));
+    await keepLogs(live);
   }
 }
 
-async function timeAdoption(
-  victim: TriggererProcess,
-  signal: NodeJS.Signals,
-  n: number,
-  adopted: Set<string>,
-) {
-  adopted.clear();
+/** `SCALE_LOG_DIR=DIR` keeps each triggerer's output there as `<pid>.log` (for diagnosis). */
+async function keepLogs(triggerers: TriggererProcess[]): Promise<void> {
+  const dir = process.env.SCALE_LOG_DIR;
+  if (!dir) return;
+  await mkdir(dir, { recursive: true });
+  await Promise.all(triggerers.map((t) => writeFile(join(dir, `${t.pid}.log`), t.owned.output())));
+  await writeFile(join(dir, 'redis-slowlog.json'), JSON.stringify(await admin.call('SLOWLOG', 'GET', '200')));
+}
+
+async function timeAdoption(victim: TriggererProcess, signal: NodeJS.Signals, n: number, lockKeys: string[]) {
+  const before = await admin.mget(lockKeys);
+  const missing = before.findIndex((token) => token === null);
+  if (missing >= 0) {
+    const sample = await admin.keys(`bull:${TRIGGERS_QUEUE}:*lock*`);
+    throw new Error(`before ${signal}: ${lockKeys[missing]} is not held (${sample.slice(0, 5).join()})`);
+  }
   const t0 = Date.now();
   let exitMs = NaN;
   void victim.owned.exited.then(() => (exitMs = Date.now() - t0));
   victim.owned.child.kill(signal);
-  await waitUntil(() => (adopted.size >= n ? true : undefined), {
-    timeoutMs: 120_000,
-    intervalMs: 10,
-    what: `${n} triggers adopted after ${signal}`,
-  });
+  await waitUntil(
+    async () => {
+      const now = await admin.mget(lockKeys);
+      return now.every((token, i) => token !== null && token !== before[i]) ? true : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 50, what: `${n} triggers adopted after ${signal}` },
+  );
   const adoptedMs = Date.now() - t0;
   await victim.owned.exited;
   const counts = await triggerCounts(connection);

@@ -17,7 +17,6 @@ import {
   map,
   merge,
   of,
-  BehaviorSubject,
   ReplaySubject,
   type Subject,
   filter,
@@ -41,6 +40,7 @@ import {
   DEFAULT_LOCK_DURATION_MS,
   DEFAULT_STALLED_INTERVAL_MS,
 } from './options.js';
+import { Pacer } from './pacer.js';
 import { SharedPollers } from './pollers.js';
 
 /** What a trigger's context needs from the pollers (SharedPollers in production). */
@@ -108,8 +108,28 @@ const LOCK_LOST: unique symbol = Symbol('lock-lost');
 interface Holding {
   /** Emits when the claim's lock is gone (renewal failed, or BullMQ handed the job out again). */
   readonly lost: Subject<void>;
+  /** Emits when this process hands the trigger back to the queue (close). */
+  readonly handOff: Subject<void>;
   /** Resolves when the claim's processor has returned. */
   readonly done: Promise<void>;
+  /** Resolves when the watcher has stopped: true for a hand-off, false when it ended otherwise. */
+  readonly stopped: Settable<boolean>;
+  /** The move back to wait when `close` issues it (in its order); unset: the processor moves. */
+  moved?: Settable<void>;
+  /** Puts the job back to wait (BullMQ's atomic move, with this claim's lock token). */
+  moveToWait(): Promise<void>;
+}
+
+/** A promise with its resolve and reject (Promise.withResolvers needs Node 22). */
+interface Settable<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T | Promise<T>): void;
+}
+
+function settable<T>(): Settable<T> {
+  let resolve!: (value: T | Promise<T>) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 /** What a watcher yields when a user cancelled its trigger. */
@@ -123,8 +143,10 @@ export class Triggerer {
   private readonly pollers: PollerSource;
   private readonly logger: Logger;
   private readonly now: () => number;
-  /** Emits true once on close; replayed, so a job BullMQ claims while closing is handed back too. */
-  private readonly handOff = new BehaviorSubject(false);
+  /** Spreads the set-up of a burst of claims over turns of the event loop. */
+  private readonly pacer = new Pacer();
+  /** Set on close: every claim from then on is handed back to the queue. */
+  private handingOff = false;
   /** The claims being processed, by trigger id. */
   private readonly active = new Map<string, Holding>();
   private closing: Promise<void> | undefined;
@@ -247,8 +269,25 @@ export class Triggerer {
       const worker = this.worker;
       if (worker) {
         const closed = worker.close();
-        this.handOff.next(true);
+        this.handingOff = true;
+        const startedAt = performance.now();
+        // Claims not set up yet go straight to the hand-off.
+        this.pacer.flush();
+        // Newest claim first: BullMQ's move back to wait removes the job from the active list with
+        // an LREM that scans from the newest end, so this order finds each job at once instead of
+        // scanning past every older claim (quadratic: seconds of Redis time at 10,000 triggers).
+        // The watchers stop in any order; the moves are issued here, in this one.
+        const holdings = [...this.active.values()].reverse();
+        for (const holding of holdings) holding.moved = settable();
+        for (const holding of holdings) holding.handOff.next();
+        for (const holding of holdings) {
+          if (await holding.stopped.promise) holding.moved?.resolve(holding.moveToWait());
+        }
         await closed;
+        if (holdings.length > 0) {
+          const ms = Math.round(performance.now() - startedAt);
+          this.logger.info({ triggers: holdings.length, ms }, 'handed the active triggers back to the queue');
+        }
       }
       await this.cancels?.close();
       await this.pollers.close();
@@ -261,7 +300,7 @@ export class Triggerer {
 
   private async process(job: Job, token: string | undefined): Promise<TriggerEvent> {
     const triggerId = job.id ?? '';
-    if (this.handOff.value) {
+    if (this.handingOff) {
       // BullMQ may claim one more job while closing (the blocking fetch wakes up): hand it back.
       await job.moveToWait(token);
       throw new WaitingError();
@@ -273,21 +312,39 @@ export class Triggerer {
       previous.lost.next();
       await previous.done;
     }
-    // Replayed: a loss seen before the watcher subscribes still ends it.
+    // Replayed: a loss or a hand-off seen before the watcher subscribes still ends it.
     const lost = new ReplaySubject<void>(1);
+    const handOff = new ReplaySubject<void>(1);
     let finished!: () => void;
-    const holding: Holding = { lost, done: new Promise<void>((resolve) => (finished = resolve)) };
+    const holding: Holding = {
+      lost,
+      handOff,
+      done: new Promise<void>((resolve) => (finished = resolve)),
+      stopped: settable(),
+      moveToWait: async () => void (await job.moveToWait(token)),
+    };
     this.active.set(triggerId, holding);
+    // Closing began while this claim waited for a superseded one to end.
+    if (this.handingOff) handOff.next();
     // The earlier claim's processor untracks this job id in BullMQ's lock manager when it ends, so
     // a superseding claim renews its own lock.
     const renewal = previous && token !== undefined ? this.renewLock(job, token, lost) : undefined;
     try {
-      return await this.watch(job, token, lost);
+      return await this.watch(job, token, holding);
     } finally {
       clearInterval(renewal);
+      holding.stopped.resolve(false);
       if (this.active.get(triggerId) === holding) this.active.delete(triggerId);
       finished();
     }
+  }
+
+  /** Puts a claim back to wait, in `close`'s order when `close` saw it; never resolves. */
+  private async handBack(holding: Holding, log: Logger): Promise<never> {
+    holding.stopped.resolve(true);
+    await (holding.moved ? holding.moved.promise : holding.moveToWait());
+    log.debug('handed back to the queue');
+    throw new WaitingError();
   }
 
   /** Keeps a claim's lock alive by itself (see `process`); a failed renewal means the lock is lost. */
@@ -301,12 +358,21 @@ export class Triggerer {
     }, lockDurationMs / 2);
   }
 
-  private async watch(job: Job, token: string | undefined, lost: Subject<void>): Promise<TriggerEvent> {
+  private async watch(job: Job, token: string | undefined, holding: Holding): Promise<TriggerEvent> {
     const triggerId = job.id ?? '';
     // Listen before reading the marker, so a cancel published in between is heard, not lost.
     const cancelRequests =
       this.cancels?.watch(triggerId).pipe(filter((r) => r.jobTimestamp === job.timestamp)) ?? NEVER;
     const marked = await this.readMarker(triggerId, job.timestamp);
+    // Claims come back in bursts; set their watchers up a batch per turn, so timers (lock renewal)
+    // keep running while thousands are set up.
+    await this.pacer.turn();
+    if (this.handingOff) {
+      // Closing began before this claim was set up: nothing to stop, hand it back as it is.
+      this.cancels?.release(triggerId);
+      this.metrics.triggerHandedOff({ watching: false });
+      return this.handBack(holding, this.logger.child({ triggerId }));
+    }
     let accepted;
     try {
       accepted = acceptTrigger(job.data, this.options.registry, this.options.endpoints);
@@ -357,12 +423,9 @@ export class Triggerer {
       deadline === undefined
         ? []
         : timer(Math.max(0, deadline - this.now())).pipe(map(() => timeoutOutcome(record.deadline ?? ''))),
-      this.handOff.pipe(
-        filter(Boolean),
-        map((): typeof HANDED_OFF => HANDED_OFF),
-      ),
+      holding.handOff.pipe(map((): typeof HANDED_OFF => HANDED_OFF)),
       cancelRequests.pipe(map((cancel): CancelSignal => ({ cancel }))),
-      lost.pipe(map((): typeof LOCK_LOST => LOCK_LOST)),
+      holding.lost.pipe(map((): typeof LOCK_LOST => LOCK_LOST)),
     ).pipe(
       take(1),
       // The first of event, deadline, hand-off and cancel wins; a cancel then runs onCancel.
@@ -391,11 +454,7 @@ export class Triggerer {
       log.warn('lost the job lock; the trigger returns to the queue');
       throw new WaitingError();
     }
-    if (outcome === HANDED_OFF) {
-      await job.moveToWait(token);
-      log.info('handed back to the queue');
-      throw new WaitingError();
-    }
+    if (outcome === HANDED_OFF) return this.handBack(holding, log);
     log.info({ status: outcome.status }, 'trigger finished');
     return event(outcome);
   }

@@ -147,8 +147,8 @@ export class TriggererMetrics {
   }
 
   /** A trigger went back to wait without an event (hand-off); it no longer counts as running. */
-  triggerHandedOff(): void {
-    this.running = Math.max(0, this.running - 1);
+  triggerHandedOff({ watching = true } = {}): void {
+    if (watching) this.running = Math.max(0, this.running - 1);
     this.handedOff.inc();
   }
 

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Job, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { NEVER, throwError, timer, map } from 'rxjs';
 import { z } from 'zod';
@@ -244,6 +245,73 @@ describe('Triggerer hand-off on close (real Redis)', () => {
       await triggerer.close();
       assert.equal(await queue.getJobState('held-1'), 'waiting');
     } finally {
+      await triggerer.close();
+      await queue.close();
+    }
+  });
+
+  test('closing in the middle of a burst of claims hands every one back, none lost or fired', async () => {
+    const endpoints = await ConnectionResolver.create({ env: {} });
+    const prefix = 'burst';
+    const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url), prefix });
+    const ids = Array.from({ length: 400 }, (_, i) => `burst-${i}`);
+    await Promise.all(
+      ids.map((id) => defer({ classpath: 'test.Never' }, { connection: redis.url, id, prefix })),
+    );
+    const triggerer = new Triggerer({
+      connection: redisOptions(redis.url),
+      registry,
+      endpoints,
+      prefix,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      await triggerer.start();
+      await waitUntil(async () => ((await queue.getActiveCount()) > 0 ? true : undefined));
+      await triggerer.close();
+      const counts = await queue.getJobCounts('active', 'wait', 'completed', 'failed');
+      assert.deepEqual(counts, { active: 0, wait: ids.length, completed: 0, failed: 0 });
+    } finally {
+      await triggerer.close();
+      await queue.close();
+    }
+  });
+
+  test('hands back the newest claim first, so the next triggerer claims them in their first order', async () => {
+    const endpoints = await ConnectionResolver.create({ env: {} });
+    const lines: string[] = [];
+    const prefix = 'order';
+    const triggerer = new Triggerer({
+      connection: redisOptions(redis.url),
+      registry,
+      endpoints,
+      prefix,
+      logger: pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) }),
+    });
+    const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url), prefix });
+    const raw = new Redis(redis.url);
+    try {
+      await triggerer.start();
+      for (const id of ['first', 'second', 'third']) {
+        await defer({ classpath: 'test.Never' }, { connection: redis.url, id, prefix });
+        // Claimed and watching (its watcher listens for the hand-off), before the next one.
+        const watching = (l: string) => l.includes(`"triggerId":"${id}"`) && l.includes('"msg":"watching"');
+        await waitUntil(() => (lines.some(watching) ? true : undefined), { what: `${id} watched` });
+      }
+      await triggerer.close();
+      // BullMQ claims from the right end of the wait list: `first` is claimed first again.
+      assert.deepEqual(await raw.lrange(`${prefix}:${TRIGGERS_QUEUE}:wait`, 0, -1), [
+        'third',
+        'second',
+        'first',
+      ]);
+      assert.deepEqual(await raw.lrange(`${prefix}:${TRIGGERS_QUEUE}:active`, 0, -1), []);
+      const summary = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.triggers === 3);
+      assert.equal(summary?.msg, 'handed the active triggers back to the queue');
+    } finally {
+      raw.disconnect();
       await triggerer.close();
       await queue.close();
     }

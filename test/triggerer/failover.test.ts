@@ -110,7 +110,10 @@ describe('two triggerer processes holding 100 triggers', () => {
       what: 'the SIGTERMed triggerer to exit',
     });
     assert.equal(first.child.exitCode, 0, first.output());
-    assert.match(first.output(), /handed back to the queue/);
+    assert.match(
+      first.output(),
+      /"triggers":50,"ms":\d+,"msg":"handed the active triggers back to the queue"/,
+    );
     await waitUntil(() => activeIs(N), { timeoutMs: 10_000, what: 'the other triggerer to adopt all' });
     // Hand-off is not cancellation: the watched program is untouched and nothing resumed.
     assert.equal(await programState(supervisord.configPath, 'term'), 'RUNNING');
