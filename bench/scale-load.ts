@@ -3,7 +3,7 @@
  * SDK, spread evenly over the fleet's programs, and one BullMQ Worker that records when each
  * continuation starts.
  */
-import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { Job, Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { defer } from '../src/client/defer.js';
 import { readTriggerEvent } from '../src/client/continuation.js';
 import { TRIGGERS_QUEUE } from '../src/record.js';
@@ -56,7 +56,14 @@ export async function deferWatchers(
 /** Start times (unix ms) of continuations, by `endpoint/program`, and their event statuses. */
 export interface ResumeLog {
   starts: Map<string, number[]>;
+  /** When the triggerer saw each outcome (the event's `firedAt`), by `endpoint/program`. */
+  fired: Map<string, number[]>;
   statuses: Map<string, number>;
+  /**
+   * Per continuation, ms from the event's firedAt to: the trigger job finished in Redis (BullMQ's
+   * `finishedOn`), the continuation claimed (`processedOn`), the continuation's code started.
+   */
+  phases: { finished: number; claimed: number; started: number }[];
   total: number;
   close(): Promise<void>;
 }
@@ -65,10 +72,16 @@ export interface ResumeLog {
 export async function recordResumes(connection: ConnectionOptions): Promise<ResumeLog> {
   const log: ResumeLog = {
     starts: new Map(),
+    fired: new Map(),
     statuses: new Map(),
+    phases: [],
     total: 0,
-    close: () => worker.close(),
+    close: async () => {
+      await worker.close();
+      await triggers.close();
+    },
   };
+  const triggers = new Queue(TRIGGERS_QUEUE, { connection });
   const worker = new Worker(
     RESUME_QUEUE,
     async (job) => {
@@ -79,6 +92,14 @@ export async function recordResumes(connection: ConnectionOptions): Promise<Resu
       log.total += 1;
       const event = await readTriggerEvent(job);
       log.statuses.set(event.status, (log.statuses.get(event.status) ?? 0) + 1);
+      const firedAt = Date.parse(event.firedAt);
+      log.fired.set(key, [...(log.fired.get(key) ?? []), firedAt]);
+      const trigger = await Job.fromId(triggers, event.triggerId);
+      log.phases.push({
+        finished: (trigger?.finishedOn ?? NaN) - firedAt,
+        claimed: (job.processedOn ?? NaN) - firedAt,
+        started: startedAt - firedAt,
+      });
     },
     { connection, concurrency: 500, removeOnComplete: { count: 0 } },
   );

@@ -153,6 +153,8 @@ async function resumeLatency(n: number, members: FleetMember[], triggerer: Trigg
   }
   const before = resumes.total;
   resumes.starts.clear();
+  resumes.fired.clear();
+  resumes.phases.length = 0;
   resumes.statuses.clear();
   const stoppedAt = new Map<string, number>();
   const calls: Promise<unknown>[] = [];
@@ -179,6 +181,13 @@ async function resumeLatency(n: number, members: FleetMember[], triggerer: Trigg
     );
   }
   const latencies = latenciesOf(resumes, stoppedAt);
+  // Where the time goes: stop -> the triggerer sees it (poll wait + evaluation), and the event's
+  // firedAt -> the continuation starts (BullMQ completes the trigger, moves the flow's parent).
+  const seen = [...resumes.fired].flatMap(([key, times]) => times.map((t) => t - (stoppedAt.get(key) ?? t)));
+  const delivery = [...resumes.fired].flatMap(([key, times]) => {
+    const starts = [...(resumes.starts.get(key) ?? [])].sort((a, b) => a - b);
+    return [...times].sort((a, b) => a - b).map((t, i) => (starts[i] ?? t) - t);
+  });
   await Promise.all(sample.map(({ member, program }) => member.client.startProcess(program, false)));
   await Promise.all(members.map((m) => waitAllRunning(m)));
   return {
@@ -188,6 +197,16 @@ async function resumeLatency(n: number, members: FleetMember[], triggerer: Trigg
     p50Ms: Math.round(quantile(latencies, 0.5)),
     p99Ms: Math.round(quantile(latencies, 0.99)),
     maxMs: Math.round(Math.max(...latencies)),
+    seenP50Ms: Math.round(quantile(seen, 0.5)),
+    seenP99Ms: Math.round(quantile(seen, 0.99)),
+    deliveryP50Ms: Math.round(quantile(delivery, 0.5)),
+    deliveryP99Ms: Math.round(quantile(delivery, 0.99)),
+    phases: Object.fromEntries(
+      (['finished', 'claimed', 'started'] as const).map((phase) => {
+        const values = resumes.phases.map((p) => p[phase]);
+        return [phase, [Math.round(quantile(values, 0.5)), Math.round(quantile(values, 0.99))]];
+      }),
+    ),
   };
 }
 
@@ -294,6 +313,17 @@ function report(): void {
     console.log(
       `| ${String(r.n)} | ${String(r.k)} | ${r.share ? 'shared' : 'not shared'} | ${String(r.cpuCores)} | ${String(r.rssMiB)} | ${String(r.pollsPerSecond)} | ${String(r.supervisordCpuCores)} | ${String(r.resumed)} | ${String(r.p50Ms)} | ${String(r.p99Ms)} | ${String(r.maxMs)} |`,
     );
+  }
+  if (rows.length > 0) {
+    console.log(
+      '\n| watchers | supervisors | pollers | stop -> seen p50 ms | p99 ms | seen -> continuation p50 ms | p99 ms |',
+    );
+    console.log('|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      console.log(
+        `| ${String(r.n)} | ${String(r.k)} | ${r.share ? 'shared' : 'not shared'} | ${String(r.seenP50Ms)} | ${String(r.seenP99Ms)} | ${String(r.deliveryP50Ms)} | ${String(r.deliveryP99Ms)} |`,
+      );
+    }
   }
   if (failoverRows.length > 0) {
     console.log(
