@@ -118,6 +118,7 @@ async function measure({ n, k, share }: Scenario): Promise<Record<string, unknow
     return { label, n, k, share, deferMs, claimMs, ...steady, ...latency };
   } finally {
     await triggerer.owned.stop(20_000);
+    await keepLogs([triggerer]);
   }
 }
 
@@ -158,6 +159,16 @@ async function resumeLatency(n: number, members: FleetMember[], triggerer: Trigg
   resumes.statuses.clear();
   const stoppedAt = new Map<string, number>();
   const calls: Promise<unknown>[] = [];
+  const pings: number[] = [];
+  let pinging = true;
+  const pinger = (async () => {
+    while (pinging) {
+      const t = performance.now();
+      await admin.ping();
+      pings.push(performance.now() - t);
+      await sleep(10);
+    }
+  })();
   const t0 = Date.now();
   for (const [j, { member, program }] of sample.entries()) {
     const due = t0 + (j * STOP_SPREAD_MS) / sample.length;
@@ -173,6 +184,7 @@ async function resumeLatency(n: number, members: FleetMember[], triggerer: Trigg
       what: `${expected} continuations`,
     });
   } catch (error) {
+    pinging = false;
     const counts = await triggerCounts(connection);
     const tail = triggerer.owned.output().split('\n').slice(-15).join('\n');
     throw new Error(
@@ -180,6 +192,11 @@ async function resumeLatency(n: number, members: FleetMember[], triggerer: Trigg
       { cause: error },
     );
   }
+  pinging = false;
+  await pinger;
+  log(
+    `redis ping during the stops: p50 ${quantile(pings, 0.5).toFixed(1)} p99 ${quantile(pings, 0.99).toFixed(1)} max ${Math.max(...pings).toFixed(1)} ms`,
+  );
   const latencies = latenciesOf(resumes, stoppedAt);
   // Where the time goes: stop -> the triggerer sees it (poll wait + evaluation), and the event's
   // firedAt -> the continuation starts (BullMQ completes the trigger, moves the flow's parent).
