@@ -322,38 +322,66 @@ function report(): void {
   console.log(
     `interval ${INTERVAL_MS} ms, warm-up ${WARMUP_MS} ms, window ${WINDOW_MS} ms, ${SAMPLE} programs stopped over ${STOP_SPREAD_MS} ms\n`,
   );
-  console.log(
-    '| watchers | supervisors | pollers | triggerer CPU (cores) | RSS MiB | polls/s (supervisord logs) | supervisord CPU (cores, all) | continuations | p50 ms | p99 ms | max ms |',
+  const pollers = (r: Record<string, unknown>) => (r.share ? 'shared' : 'not shared');
+  table(
+    [
+      'watchers',
+      'supervisors',
+      'pollers',
+      'triggerer CPU (cores)',
+      'RSS MiB',
+      'polls/s (supervisord logs)',
+      'supervisord CPU (cores, all)',
+      'continuations',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+    ],
+    rows.map((r) => [
+      r.n,
+      r.k,
+      pollers(r),
+      r.cpuCores,
+      r.rssMiB,
+      r.pollsPerSecond,
+      r.supervisordCpuCores,
+      r.resumed,
+      r.p50Ms,
+      r.p99Ms,
+      r.maxMs,
+    ]),
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of rows) {
-    console.log(
-      `| ${String(r.n)} | ${String(r.k)} | ${r.share ? 'shared' : 'not shared'} | ${String(r.cpuCores)} | ${String(r.rssMiB)} | ${String(r.pollsPerSecond)} | ${String(r.supervisordCpuCores)} | ${String(r.resumed)} | ${String(r.p50Ms)} | ${String(r.p99Ms)} | ${String(r.maxMs)} |`,
-    );
-  }
-  if (rows.length > 0) {
-    console.log(
-      '\n| watchers | supervisors | pollers | stop -> seen p50 ms | p99 ms | seen -> continuation p50 ms | p99 ms |',
-    );
-    console.log('|---|---|---|---|---|---|---|');
-    for (const r of rows) {
-      console.log(
-        `| ${String(r.n)} | ${String(r.k)} | ${r.share ? 'shared' : 'not shared'} | ${String(r.seenP50Ms)} | ${String(r.seenP99Ms)} | ${String(r.deliveryP50Ms)} | ${String(r.deliveryP99Ms)} |`,
-      );
-    }
-  }
-  if (failoverRows.length > 0) {
-    console.log(
-      '\n| triggers | supervisors | SIGTERM: all adopted ms | SIGTERM: victim exited ms | SIGKILL: all adopted ms |',
-    );
-    console.log('|---|---|---|---|---|');
-    for (const r of failoverRows) {
-      console.log(
-        `| ${String(r.n)} | ${String(r.k)} | ${String(r.sigtermMs)} | ${String(r.sigtermExitMs)} | ${String(r.sigkillMs)} |`,
-      );
-    }
-  }
+  table(
+    [
+      'watchers',
+      'supervisors',
+      'pollers',
+      'stop -> seen p50 ms',
+      'p99 ms',
+      'seen -> continuation p50 ms',
+      'p99 ms',
+    ],
+    rows.map((r) => [r.n, r.k, pollers(r), r.seenP50Ms, r.seenP99Ms, r.deliveryP50Ms, r.deliveryP99Ms]),
+  );
+  table(
+    [
+      'triggers',
+      'supervisors',
+      'SIGTERM: all adopted ms',
+      'SIGTERM: victim exited ms',
+      'SIGKILL: all adopted ms',
+    ],
+    failoverRows.map((r) => [r.n, r.k, r.sigtermMs, r.sigtermExitMs, r.sigkillMs]),
+  );
   console.log(`\nraw: ${JSON.stringify({ rows, failoverRows })}`);
+}
+
+/** Prints a markdown table (nothing when there are no rows). */
+function table(headers: string[], cells: unknown[][]): void {
+  if (cells.length === 0) return;
+  const line = (values: unknown[]) => `| ${values.map((v) => String(v)).join(' | ')} |`;
+  console.log(`\n${line(headers)}\n${line(headers.map(() => '---'))}`);
+  for (const row of cells) console.log(line(row));
 }
 
 function round(value: number, digits: number): number {
