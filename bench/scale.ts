@@ -287,6 +287,12 @@ async function keepLogs(triggerers: TriggererProcess[]): Promise<void> {
   await mkdir(dir, { recursive: true });
   await Promise.all(triggerers.map((t) => writeFile(join(dir, `${t.pid}.log`), t.owned.output())));
   await writeFile(join(dir, 'redis-slowlog.json'), JSON.stringify(await admin.call('SLOWLOG', 'GET', '200')));
+  for (const stream of ['bull:scale-resume:events', `bull:${TRIGGERS_QUEUE}:events`]) {
+    await writeFile(
+      join(dir, `${stream.replace(/:/g, '_')}.json`),
+      JSON.stringify(await admin.xrange(stream, '-', '+')),
+    );
+  }
 }
 
 async function timeAdoption(victim: TriggererProcess, signal: NodeJS.Signals, n: number, lockKeys: string[]) {
