@@ -34,26 +34,29 @@ interface Scenario {
   k: number;
   share: boolean;
 }
+/** `SCALE_FLEET=n,k,m` runs that one fleet hand-off scenario and nothing else (for diagnosis). */
+const onlyFleet = process.env.SCALE_FLEET?.split(',').map(Number);
 /** `SCALE_ONLY=n,k,shared|unshared` runs that one scenario (for diagnosis). */
 const only = process.env.SCALE_ONLY?.split(',');
-const scenarios: Scenario[] = process.env.SCALE_FAILOVER
-  ? []
-  : only
-    ? [{ n: Number(only[0]), k: Number(only[1]), share: only[2] !== 'unshared' }]
-    : quick
-      ? [{ n: 200, k: 4, share: true }]
-      : [
-          { n: 1000, k: 20, share: true },
-          { n: 1000, k: 50, share: true },
-          { n: 10_000, k: 20, share: true },
-          { n: 10_000, k: 50, share: true },
-          { n: 1000, k: 20, share: false },
-        ];
+const scenarios: Scenario[] =
+  process.env.SCALE_FAILOVER || onlyFleet
+    ? []
+    : only
+      ? [{ n: Number(only[0]), k: Number(only[1]), share: only[2] !== 'unshared' }]
+      : quick
+        ? [{ n: 200, k: 4, share: true }]
+        : [
+            { n: 1000, k: 20, share: true },
+            { n: 1000, k: 50, share: true },
+            { n: 10_000, k: 20, share: true },
+            { n: 10_000, k: 50, share: true },
+            { n: 1000, k: 20, share: false },
+          ];
 /** `SCALE_FAILOVER=n,k` runs that one failover scenario and nothing else (for diagnosis). */
 const onlyFailover = process.env.SCALE_FAILOVER?.split(',').map(Number);
 const failovers = onlyFailover
   ? [{ n: onlyFailover[0] ?? 1000, k: onlyFailover[1] ?? 20 }]
-  : quick || only
+  : quick || only || onlyFleet
     ? []
     : [
         { n: 1000, k: 20 },
@@ -65,16 +68,27 @@ const redis = await startRedis();
 const connection = redisOptions(redis.url);
 const admin = new Redis(redis.url, { maxRetriesPerRequest: null });
 const work = await tempDir('scale-run-');
-const fleetSize = Math.max(...scenarios.map((s) => s.k), ...failovers.map((f) => f.k));
+const fleets = onlyFleet
+  ? [{ n: onlyFleet[0] ?? 10_000, k: onlyFleet[1] ?? 50, m: onlyFleet[2] ?? 5 }]
+  : quick || only || onlyFailover
+    ? []
+    : [{ n: 10_000, k: 50, m: 5 }];
+const fleetSize = Math.max(
+  ...scenarios.map((s) => s.k),
+  ...failovers.map((f) => f.k),
+  ...fleets.map((f) => f.k),
+);
 const started = Date.now();
 const fleet = await startFleet(fleetSize);
 log(`fleet of ${fleetSize} supervisords x 50 programs up in ${Date.now() - started} ms`);
 const resumes = await recordResumes(connection);
 const rows: Record<string, unknown>[] = [];
 const failoverRows: Record<string, unknown>[] = [];
+const fleetRows: Record<string, unknown>[] = [];
 try {
   for (const scenario of scenarios) rows.push(await measure(scenario));
   for (const f of failovers) failoverRows.push(await failover(f.n, f.k));
+  for (const f of fleets) fleetRows.push(await fleetHandOff(f.n, f.k, f.m));
 } finally {
   await resumes.close();
   await admin.quit();
@@ -295,6 +309,47 @@ async function keepLogs(triggerers: TriggererProcess[]): Promise<void> {
   }
 }
 
+/**
+ * A fleet of `m` triggerers (capacity 1.25 n / m each, started together so they share the n
+ * triggers); one gets SIGTERM and the others adopt its share, each claiming in parallel.
+ */
+async function fleetHandOff(n: number, k: number, m: number): Promise<Record<string, unknown>> {
+  const members = fleet.members.slice(0, k);
+  await admin.flushall();
+  const capacity = Math.ceil((1.25 * n) / m);
+  const live: TriggererProcess[] = [];
+  try {
+    live.push(
+      ...(await Promise.all(
+        Array.from({ length: m }, (_, i) =>
+          startTriggerer({
+            dir: work.path,
+            name: `fleet-${i}`,
+            redisUrl: redis.url,
+            members,
+            capacity,
+            sharePollers: true,
+          }),
+        ),
+      )),
+    );
+    await deferWatchers(n, members, programs, admin);
+    await waitUntil(async () => ((await triggerCounts(connection)).active === n ? true : undefined), {
+      timeoutMs: 300_000,
+      intervalMs: 200,
+      what: `${n} active triggers in ${m} triggerers`,
+    });
+    await sleep(2000);
+    const lockKeys = Array.from({ length: n }, (_, i) => `bull:${TRIGGERS_QUEUE}:w-${i}:lock`);
+    const term = await timeAdoption(live[0] as TriggererProcess, 'SIGTERM', n, lockKeys);
+    log(`fleet of ${m}, ${n} triggers: SIGTERM ${JSON.stringify(term)}`);
+    return { n, k, m, capacity, handedOff: term.moved, adoptedMs: term.adoptedMs, exitMs: term.exitMs };
+  } finally {
+    await Promise.all(live.map((t) => t.owned.stop(20_000)));
+    await keepLogs(live);
+  }
+}
+
 async function timeAdoption(victim: TriggererProcess, signal: NodeJS.Signals, n: number, lockKeys: string[]) {
   const before = await admin.mget(lockKeys);
   const missing = before.findIndex((token) => token === null);
@@ -306,18 +361,32 @@ async function timeAdoption(victim: TriggererProcess, signal: NodeJS.Signals, n:
   let exitMs = NaN;
   void victim.owned.exited.then(() => (exitMs = Date.now() - t0));
   victim.owned.child.kill(signal);
+  // Tokens are `<worker id>:<n>`. Adopted: every trigger held, and every trigger of the victim's
+  // worker (the only group whose tokens change; the others keep theirs while they renew) re-claimed.
+  const worker = (token: string | null) => token?.slice(0, token.lastIndexOf(':')) ?? '';
+  let moved = 0;
   await waitUntil(
     async () => {
       const now = await admin.mget(lockKeys);
-      return now.every((token, i) => token !== null && token !== before[i]) ? true : undefined;
+      if (now.some((token) => token === null)) return undefined;
+      const changed = new Map<string, number>();
+      const total = new Map<string, number>();
+      before.forEach((token, i) => {
+        const group = worker(token);
+        total.set(group, (total.get(group) ?? 0) + 1);
+        if (now[i] !== token) changed.set(group, (changed.get(group) ?? 0) + 1);
+      });
+      const partly = [...changed].some(([group, count]) => count !== total.get(group));
+      moved = [...changed.values()].reduce((a, b) => a + b, 0);
+      return changed.size > 0 && !partly ? true : undefined;
     },
-    { timeoutMs: 120_000, intervalMs: 50, what: `${n} triggers adopted after ${signal}` },
+    { timeoutMs: 120_000, intervalMs: 50, what: `the victim's triggers adopted after ${signal}` },
   );
   const adoptedMs = Date.now() - t0;
   await victim.owned.exited;
   const counts = await triggerCounts(connection);
   if (counts.active !== n) throw new Error(`after ${signal}: ${counts.active} active, expected ${n}`);
-  return { adoptedMs, exitMs };
+  return { adoptedMs, exitMs, moved };
 }
 
 function report(): void {
@@ -379,7 +448,19 @@ function report(): void {
     ],
     failoverRows.map((r) => [r.n, r.k, r.sigtermMs, r.sigtermExitMs, r.sigkillMs]),
   );
-  console.log(`\nraw: ${JSON.stringify({ rows, failoverRows })}`);
+  table(
+    [
+      'triggers',
+      'supervisors',
+      'triggerers',
+      'capacity each',
+      'handed off by the SIGTERMed one',
+      'all adopted ms',
+      'victim exited ms',
+    ],
+    fleetRows.map((r) => [r.n, r.k, r.m, r.capacity, r.handedOff, r.adoptedMs, r.exitMs]),
+  );
+  console.log(`\nraw: ${JSON.stringify({ rows, failoverRows, fleetRows })}`);
 }
 
 /** Prints a markdown table (nothing when there are no rows). */
