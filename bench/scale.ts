@@ -65,8 +65,10 @@ const failovers = onlyFailover
 
 const programs = programNames();
 const redis = await startRedis();
-const connection = redisOptions(redis.url);
-const admin = new Redis(redis.url, { maxRetriesPerRequest: null });
+/** `SCALE_REDIS=unix`: everyone talks to Redis over its unix socket instead of TCP on 127.0.0.1. */
+const redisUrl = process.env.SCALE_REDIS === 'unix' ? redis.socketUrl : redis.url;
+const connection = redisOptions(redisUrl);
+const admin = new Redis({ ...connection, maxRetriesPerRequest: null });
 const work = await tempDir('scale-run-');
 const fleets = onlyFleet
   ? [{ n: onlyFleet[0] ?? 10_000, k: onlyFleet[1] ?? 50, m: onlyFleet[2] ?? 5 }]
@@ -110,7 +112,7 @@ async function measure({ n, k, share }: Scenario): Promise<Record<string, unknow
   const triggerer = await startTriggerer({
     dir: work.path,
     name: `t-${n}-${k}-${share}`,
-    redisUrl: redis.url,
+    redisUrl,
     members,
     capacity: n,
     sharePollers: share,
@@ -266,7 +268,7 @@ async function failover(n: number, k: number): Promise<Record<string, unknown>> 
   await admin.flushall();
   await deferWatchers(n, members, programs, admin);
   const spawn = (name: string) =>
-    startTriggerer({ dir: work.path, name, redisUrl: redis.url, members, capacity: n, sharePollers: true });
+    startTriggerer({ dir: work.path, name, redisUrl, members, capacity: n, sharePollers: true });
   const lockKeys = Array.from({ length: n }, (_, i) => `bull:${TRIGGERS_QUEUE}:w-${i}:lock`);
   const live: TriggererProcess[] = [];
   try {
@@ -325,7 +327,7 @@ async function fleetHandOff(n: number, k: number, m: number): Promise<Record<str
           startTriggerer({
             dir: work.path,
             name: `fleet-${i}`,
-            redisUrl: redis.url,
+            redisUrl,
             members,
             capacity,
             sharePollers: true,
