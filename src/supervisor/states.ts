@@ -46,6 +46,31 @@ export interface ProcessInfo {
   pid: number;
 }
 
+/** A ProcessInfo with nothing known beyond its name: zeros and empty strings, state STOPPED. */
+export function blankProcessInfo(
+  group: string,
+  name: string,
+  fields: Partial<ProcessInfo> = {},
+): ProcessInfo {
+  return {
+    name,
+    group,
+    description: '',
+    start: 0,
+    stop: 0,
+    now: 0,
+    state: 0,
+    statename: 'STOPPED',
+    spawnerr: '',
+    exitstatus: 0,
+    logfile: '',
+    stdout_logfile: '',
+    stderr_logfile: '',
+    pid: 0,
+    ...fields,
+  };
+}
+
 /** `group:name`, the fully qualified name supervisord accepts everywhere. */
 export function qualifiedName(info: Pick<ProcessInfo, 'group' | 'name'>): string {
   return `${info.group}:${info.name}`;

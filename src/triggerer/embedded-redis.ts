@@ -42,7 +42,7 @@ export async function startEmbeddedRedis(
     throw new EmbeddedRedisError(`state dir path too long for a unix socket: ${socketPath}`);
   }
   const existing = await readDiscovery(stateDir);
-  if (existing && isAlive(existing.pid) && (await ping(socketPath))) {
+  if (existing && isAlive(existing.pid) && (await pingRedis(socketPath))) {
     return { url: existing.url, pid: existing.pid, owned: false, stop: async () => {} };
   }
   await rm(socketPath, { force: true });
@@ -92,7 +92,7 @@ export async function startEmbeddedRedis(
       process.removeListener('exit', onExit);
       throw new EmbeddedRedisError(`${command} did not start: ${early.message}`);
     }
-    ready = await ping(socketPath);
+    ready = await pingRedis(socketPath);
   }
   if (!ready || child.pid === undefined) {
     await stopChild();
@@ -122,10 +122,13 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** True when a redis answers PONG on the socket. */
-function ping(socketPath: string): Promise<boolean> {
+/**
+ * True when a redis-server answers PONG at `target` (a unix socket path, or a TCP port on
+ * 127.0.0.1), within 500 ms. A raw PING, so no client library retries or queues it.
+ */
+export function pingRedis(target: string | number, password?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(socketPath);
+    const socket = typeof target === 'number' ? connect(target, '127.0.0.1') : connect(target);
     let text = '';
     socket.setTimeout(500, () => socket.destroy());
     socket.on('error', () => resolve(false));
@@ -134,6 +137,6 @@ function ping(socketPath: string): Promise<boolean> {
       text += chunk.toString();
       if (text.includes('PONG')) socket.end();
     });
-    socket.write('PING\r\n');
+    socket.write(password ? `AUTH ${password}\r\nPING\r\n` : 'PING\r\n');
   });
 }

@@ -14,29 +14,14 @@ import {
   UnknownProgramError,
   type PollResult,
 } from '../../src/triggerer/operators/index.js';
-import type { ProcessInfo, ProcessStateName } from '../../src/supervisor/states.js';
+import { blankProcessInfo, type ProcessInfo, type ProcessStateName } from '../../src/supervisor/states.js';
 
 function scheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
 }
 
 function info(group: string, name: string, statename: ProcessStateName = 'RUNNING'): ProcessInfo {
-  return {
-    name,
-    group,
-    description: '',
-    start: 0,
-    stop: 0,
-    now: 0,
-    state: 0,
-    statename,
-    spawnerr: '',
-    exitstatus: 0,
-    logfile: '',
-    stdout_logfile: '',
-    stderr_logfile: '',
-    pid: 0,
-  };
+  return blankProcessInfo(group, name, { statename });
 }
 
 const ok = <T>(value: T, at: number): PollResult<T> => ({ ok: true, value, at, durationMs: 0 });

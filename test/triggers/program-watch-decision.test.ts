@@ -1,25 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ProcessInfo, ProcessStateName } from '../../src/supervisor/states.js';
+import { blankProcessInfo, type ProcessInfo, type ProcessStateName } from '../../src/supervisor/states.js';
 import { decideWatch } from '../../triggers/program-watch.js';
 
 function program(name: string, statename: ProcessStateName, exitstatus = 0): ProcessInfo {
-  return {
-    name,
-    group: name,
-    description: '',
-    start: 0,
-    stop: 0,
-    now: 0,
-    state: 0,
-    statename,
-    spawnerr: '',
-    exitstatus,
-    logfile: '',
-    stdout_logfile: '',
-    stderr_logfile: '',
-    pid: 0,
-  };
+  return blankProcessInfo(name, name, { statename, exitstatus });
 }
 
 const decide = (infos: ProcessInfo[], exitcodes = [0], limits = {}, now = 0) =>

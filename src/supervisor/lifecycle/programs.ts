@@ -1,7 +1,7 @@
 /** `start-programs`, `restart-programs`, `stop-programs`: every program of the job's supervisord. */
 import type { SupervisorClient } from '../client.js';
 import { FaultCode, SupervisorFault } from '../errors.js';
-import { isRunning, isStopped, qualifiedName, type ProcessInfo } from '../states.js';
+import { blankProcessInfo, isRunning, isStopped, qualifiedName, type ProcessInfo } from '../states.js';
 import {
   contextOf,
   jobPidfile,
@@ -51,7 +51,7 @@ export async function startPrograms(
       const failures = await Promise.all(
         refused.map((r) => {
           const info = infos.find((i) => i.group === r.group && i.name === r.name);
-          return describe(client, info ?? stub(r.group, r.name), r.description);
+          return describe(client, info ?? blankProcessInfo(r.group, r.name), r.description);
         }),
       );
       throw new ProgramStartFailed(failures);
@@ -174,23 +174,4 @@ async function logTail(client: SupervisorClient, name: string): Promise<string> 
     }
   }
   return '';
-}
-
-function stub(group: string, name: string): ProcessInfo {
-  return {
-    name,
-    group,
-    description: '',
-    start: 0,
-    stop: 0,
-    now: 0,
-    state: 0,
-    statename: 'STOPPED',
-    spawnerr: '',
-    exitstatus: 0,
-    logfile: '',
-    stdout_logfile: '',
-    stderr_logfile: '',
-    pid: 0,
-  };
 }
