@@ -150,6 +150,7 @@ export class SharedPollers {
     let failing = false;
     return pollEvery(intervalMs, () => this.client(endpoint).getAllProcessInfo(), {
       backoff: exponentialBackoff({ initialMs: Math.min(100, intervalMs), maxMs: intervalMs }),
+      phaseMs: pollPhase(endpoint, intervalMs),
     }).pipe(
       tap((result) => {
         stats.polls += 1;
@@ -174,4 +175,21 @@ export class SharedPollers {
       }),
     );
   }
+}
+
+/**
+ * Where an endpoint's beats fall within its interval, from a hash of its name: the polls of a
+ * triggerer that claimed many triggers at once (start-up, an adopted hand-off) would otherwise all
+ * come in step, every interval, and every supervisord and every continuation worker would get its
+ * work in one burst. Spread, the load is even and the latency of a state change is the same (it
+ * falls anywhere in the interval either way).
+ */
+export function pollPhase(endpoint: string, intervalMs: number): number {
+  // FNV-1a, 32 bits, then murmur3's finaliser so that names differing in one character spread.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < endpoint.length; i++) hash = Math.imul(hash ^ endpoint.charCodeAt(i), 0x01000193);
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  hash = (hash ^ (hash >>> 16)) >>> 0;
+  return Math.max(1, Math.ceil((hash / 2 ** 32) * intervalMs));
 }

@@ -15,6 +15,7 @@ import {
   type PollResult,
 } from '../../src/triggerer/operators/index.js';
 import { blankProcessInfo, type ProcessInfo, type ProcessStateName } from '../../src/supervisor/states.js';
+import { pollPhase } from '../../src/triggerer/pollers.js';
 
 function scheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
@@ -52,6 +53,22 @@ describe('pollEvery', () => {
       const values = map((r: PollResult<string>) => (r.ok ? r.value : 'x'));
       expectObservable(polls.pipe(values), '^ 10ms !').toBe('-a--a--a--a', { a: 'v' });
     });
+  });
+
+  test('with a phase, the second call comes at the phase and the later ones every interval after it', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const polls = pollEvery(5, () => cold('-(a|)', { a: 'v' }), { phaseMs: 2 });
+      // calls at 0, 2, 7, 12; each answers 1 frame later
+      expectObservable(polls.pipe(map(() => 'a')), '^ 13ms !').toBe('-a-a----a----a');
+    });
+  });
+
+  test('a phase outside (0, interval] is refused', () => {
+    assert.throws(
+      () => pollEvery(5, () => of(1), { phaseMs: 0 }),
+      /phase must be > 0 and <= the interval 5 ms/,
+    );
+    assert.throws(() => pollEvery(5, () => of(1), { phaseMs: 6 }), /got 6/);
   });
 
   test('a poll slower than the interval skips the beats it overlapped instead of overlapping', () => {
@@ -275,5 +292,21 @@ describe('atTime', () => {
       testScheduler.flush();
       assert.equal(reads, 4, 'one clock read per step: 0, 1, 2 and 3 days');
     });
+  });
+});
+
+describe('pollPhase', () => {
+  test('is within (0, interval], the same for the same name, and spreads similar names over the interval', () => {
+    const names = Array.from({ length: 20 }, (_, i) => `sup-${i}`);
+    const phases = names.map((name) => pollPhase(name, 5000));
+    for (const phase of phases) assert.ok(phase > 0 && phase <= 5000, `phase ${phase}`);
+    assert.deepEqual(
+      names.map((name) => pollPhase(name, 5000)),
+      phases,
+    );
+    // Every fifth of the interval gets at least one of the 20 endpoints.
+    const fifths = new Set(phases.map((phase) => Math.min(4, Math.floor(phase / 1000))));
+    assert.equal(fifths.size, 5, `phases ${phases.join(' ')}`);
+    assert.ok(pollPhase('x', 1) === 1);
   });
 });

@@ -37,6 +37,13 @@ export type PollResult<T> =
 export interface PollEveryOptions {
   /** Delay before the next attempt after `failures` consecutive failures. @default the interval */
   backoff?: (failures: number) => number;
+  /**
+   * Where the beats fall after the first call: beats at `phaseMs`, `phaseMs + intervalMs`, ...
+   * (0 < phaseMs <= intervalMs; no gap is ever longer than the interval). Pollers started together
+   * with different phases spread their calls over the interval instead of calling in step.
+   * @default intervalMs
+   */
+  phaseMs?: number;
 }
 
 /**
@@ -54,9 +61,12 @@ export interface PollEveryOptions {
 export function pollEvery<T>(
   intervalMs: number,
   poll: () => ObservableInput<T>,
-  { backoff = () => intervalMs }: PollEveryOptions = {},
+  { backoff = () => intervalMs, phaseMs = intervalMs }: PollEveryOptions = {},
 ): Observable<PollResult<T>> {
   if (!(intervalMs > 0)) throw new RangeError(`poll interval must be > 0 ms (got ${intervalMs})`);
+  if (!(phaseMs > 0 && phaseMs <= intervalMs)) {
+    throw new RangeError(`poll phase must be > 0 and <= the interval ${intervalMs} ms (got ${phaseMs})`);
+  }
   return defer(() => {
     let failures = 0;
     let failingSince = 0;
@@ -86,8 +96,16 @@ export function pollEvery<T>(
           }),
         );
       });
-    const delayAfter = (result: PollResult<T>): number =>
-      result.ok ? intervalMs - (result.durationMs % intervalMs) : backoff(result.failures);
+    // The first beat after the first call is at phaseMs; every later one an interval after the last.
+    let nextBeat = phaseMs;
+    const delayAfter = (result: PollResult<T>): number => {
+      if (!result.ok) return backoff(result.failures);
+      const beat = nextBeat;
+      nextBeat = intervalMs;
+      return result.durationMs < beat
+        ? beat - result.durationMs
+        : intervalMs - ((result.durationMs - beat) % intervalMs);
+    };
     return attempt().pipe(expand((result) => timer(delayAfter(result)).pipe(switchMap(attempt))));
   });
 }
