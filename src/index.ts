@@ -12,5 +12,6 @@ export * from './supervisor/lifecycle/index.js';
 export * from './client/index.js';
 export { Triggerer, type TriggererOptions } from './triggerer/daemon.js';
 export { defineTrigger, type TriggerDefinition, type TriggerContext } from './triggerer/definition.js';
-export { SharedPollers } from './triggerer/pollers.js';
+export { SharedPollers, pollPhase } from './triggerer/pollers.js';
+export { ClaimingWorker, DEFAULT_CLAIM_LANES, type ClaimingWorkerOptions } from './triggerer/claims.js';
 export { builtinTriggers, TriggerRegistry } from '../triggers/index.js';

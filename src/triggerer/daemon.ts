@@ -1,11 +1,12 @@
 /**
- * The triggerer daemon: a BullMQ worker on the triggers queue whose processor turns each claimed
- * record into an RxJS watcher and completes the job with the watcher's first outcome, as a
+ * The triggerer daemon: a BullMQ worker on the triggers queue (a ClaimingWorker, which claims a
+ * burst several jobs at a time and renews each lock from its claim) whose processor turns each
+ * claimed record into an RxJS watcher and completes the job with the watcher's first outcome, as a
  * TriggerEvent. The processor only awaits that first value, so one process holds `capacity`
  * triggers at once without blocking. The job lock is the lease: a crashed triggerer's triggers go
  * back to wait through BullMQ's stalled check and another triggerer adopts them.
  */
-import { UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingError, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import {
   catchError,
@@ -30,6 +31,7 @@ import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
 import type { ProcessInfo } from '../supervisor/states.js';
 import type { TriggerContext, TriggerDefinition } from './definition.js';
 import { CancelSignals, type CancelRequest } from './cancel.js';
+import { ClaimingWorker } from './claims.js';
 import { acceptTrigger, InvalidTriggerRecord, type TriggerLookup } from './intake.js';
 import { createLogger, triggerLogger } from './logger.js';
 import { TriggererMetrics } from './metrics.js';
@@ -139,7 +141,7 @@ interface CancelSignal {
 
 /** The triggerer: claims trigger jobs, watches them, completes each with its TriggerEvent. */
 export class Triggerer {
-  private worker: Worker | undefined;
+  private worker: ClaimingWorker<unknown, TriggerEvent> | undefined;
   private readonly pollers: PollerSource;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -205,18 +207,21 @@ export class Triggerer {
     // Listen for cancels before claiming anything, so no cancel of a claimed trigger is missed.
     this.cancels = new CancelSignals(this.options.connection, this.options.prefix ?? 'bull', this.logger);
     await this.cancels.start();
-    this.worker = new Worker(TRIGGERS_QUEUE, (job, token) => this.process(job, token), {
-      connection: this.options.connection,
-      prefix: this.options.prefix,
-      concurrency: capacity,
-      lockDuration: this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
-      stalledInterval: this.options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
-      maxStalledCount: this.options.maxStalledCount ?? 3,
-      // Keep results a day for waitFor/status; a flow's parent keeps its own copy of the value.
-      removeOnComplete: { age: 86_400, count: 100_000 },
-      removeOnFail: { age: 7 * 86_400, count: 100_000 },
-      autorun: false,
-    });
+    this.worker = new ClaimingWorker<unknown, TriggerEvent>(
+      TRIGGERS_QUEUE,
+      (job, token) => this.process(job, token),
+      {
+        connection: this.options.connection,
+        prefix: this.options.prefix,
+        concurrency: capacity,
+        lockDuration: this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+        stalledInterval: this.options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
+        maxStalledCount: this.options.maxStalledCount ?? 3,
+        // Keep results a day for waitFor/status; a flow's parent keeps its own copy of the value.
+        removeOnComplete: { age: 86_400, count: 100_000 },
+        removeOnFail: { age: 7 * 86_400, count: 100_000 },
+      },
+    );
     this.worker.on('error', (error) => {
       // BullMQ repeats each failed renewal as an error with a stack; 'lockRenewalFailed' below is
       // the same fact, handled and logged once per trigger by its watcher.

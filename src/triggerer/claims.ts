@@ -1,0 +1,114 @@
+/**
+ * A BullMQ Worker that claims jobs several at a time.
+ *
+ * BullMQ's own loop fetches strictly one job at a time ("we await here so that we fetch jobs in
+ * sequence"): one round trip plus the job's set-up each, ~2,000 claims/s on this project's bench
+ * machine. That is fine for a queue of work items and too slow for a triggerer adopting 10,000
+ * handed-off triggers at once. This Worker waits for work exactly as BullMQ does (its blocking
+ * marker, one waiter), then claims with `lanes` fetches in flight until the queue is empty or the
+ * concurrency is reached. Everything after the claim is BullMQ's own: each job goes through
+ * `Worker.processJob` (lock tracking and renewal, completion, failure, events), and the stalled
+ * check runs as in `Worker.run`.
+ *
+ * Not supported (the triggers queue uses none of them): rate limits and pausing.
+ */
+import { Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
+
+/** Default number of claims in flight at once during a burst. */
+export const DEFAULT_CLAIM_LANES = 8;
+/** Pause of the claim loop after a failed fetch (Redis unreachable, a script error). */
+const RETRY_DELAY_MS = 1000;
+
+export interface ClaimingWorkerOptions extends Omit<WorkerOptions, 'autorun'> {
+  /** Claims in flight at once when a burst of jobs is waiting. @default 8 */
+  claimLanes?: number;
+}
+
+export class ClaimingWorker<D = unknown, R = unknown> extends Worker<D, R, string> {
+  private readonly lanes: number;
+  /** Jobs claimed and still being processed. */
+  private held = 0;
+  /** Fetches in flight (each may bring a job, so they count against the concurrency). */
+  private fetching = 0;
+  private tokens = 0;
+  /** Resolves the claim loop's wait for room when a held job ends. */
+  private roomFreed: (() => void) | undefined;
+  private readonly processing = new Set<Promise<unknown>>();
+
+  /** Call `run()` to start claiming (autorun is off: the subclass must be built first). */
+  constructor(name: string, processor: Processor<D, R, string>, options: ClaimingWorkerOptions) {
+    super(name, processor, { ...options, autorun: false });
+    const lanes = options.claimLanes ?? DEFAULT_CLAIM_LANES;
+    if (!Number.isInteger(lanes) || lanes < 1) throw new RangeError(`claimLanes must be >= 1, got ${lanes}`);
+    this.lanes = lanes;
+  }
+
+  /** Starts the stalled check, the lock renewal and the claim loop; resolves when the loop ends. */
+  override async run(): Promise<void> {
+    if (this.running) throw new Error('Worker is already running.');
+    try {
+      this.running = true;
+      if (this.closing) return;
+      await this.startStalledCheckTimer();
+      if (!this.opts.skipLockRenewal) this.lockManager.start();
+      // Worker.close waits for this promise (after disconnecting the blocking wait).
+      this.mainLoopRunning = this.claimLoop();
+      await this.mainLoopRunning;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async claimLoop(): Promise<void> {
+    while (!this.closing) {
+      if (this.held + this.fetching >= this.concurrency) {
+        await new Promise<void>((resolve) => (this.roomFreed = resolve));
+        continue;
+      }
+      // BullMQ's own wait: blocks on the queue's marker when the queue was found empty.
+      const first = await this.claim((token) => this.getNextJob(token, { block: true }));
+      if (!first) continue;
+      // One job came: a burst (a hand-off, a batch of defers) may be behind it.
+      await Promise.all(Array.from({ length: this.lanes }, () => this.lane()));
+    }
+    // Closing: the jobs held end through their processors (the triggerer hands them back).
+    await Promise.allSettled(this.processing);
+  }
+
+  /** Claims jobs one after another until the queue is empty, the worker full or closing. */
+  private async lane(): Promise<void> {
+    while (!this.closing && this.held + this.fetching < this.concurrency) {
+      if (!(await this.claim((token) => this.moveToActive(token)))) return;
+    }
+  }
+
+  /** One fetch; a job it brings starts processing at once. Errors are reported, then paced. */
+  private async claim(fetch: (token: string) => Promise<Job<D, R> | undefined>): Promise<boolean> {
+    const token = `${this.id}:${this.tokens++}`;
+    this.fetching += 1;
+    let job: Job<D, R> | undefined;
+    try {
+      job = await fetch(token);
+    } catch (error) {
+      if (this.closing) return false;
+      this.emit('error', error as Error);
+      await this.delay(RETRY_DELAY_MS);
+      return false;
+    } finally {
+      this.fetching -= 1;
+    }
+    if (!job) return false;
+    this.held += 1;
+    // No fetch-next on completion: claiming is this loop's job.
+    const processed = this.processJob(job, token, () => false)
+      .catch((error: unknown) => void this.emit('error', error as Error))
+      .finally(() => {
+        this.held -= 1;
+        this.processing.delete(processed);
+        this.roomFreed?.();
+        this.roomFreed = undefined;
+      });
+    this.processing.add(processed);
+    return true;
+  }
+}
