@@ -1,9 +1,11 @@
 /**
  * The scale bench's load: N ProgramStateTrigger watchers deferred with continuations through the
- * SDK, spread evenly over the fleet's programs, and one BullMQ Worker that records when each
- * continuation starts.
+ * SDK, spread evenly over the fleet's programs, and one continuation worker that records when
+ * each continuation starts: a ClaimingWorker (what the README advises for continuations that come
+ * in bursts), or BullMQ's own Worker with `SCALE_CONSUMER=bullmq`.
  */
-import { Job, Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { Job, Queue, Worker, type ConnectionOptions, type Processor } from 'bullmq';
+import { ClaimingWorker } from '../src/triggerer/claims.js';
 import { defer } from '../src/client/defer.js';
 import { readTriggerEvent } from '../src/client/continuation.js';
 import { TRIGGERS_QUEUE } from '../src/record.js';
@@ -63,7 +65,7 @@ export interface ResumeLog {
    * Per continuation, ms from the event's firedAt to: the trigger job finished in Redis (BullMQ's
    * `finishedOn`), the continuation claimed (`processedOn`), the continuation's code started.
    */
-  phases: { finished: number; claimed: number; started: number }[];
+  phases: { firedAt: number; finished: number; claimed: number; started: number }[];
   total: number;
   close(): Promise<void>;
 }
@@ -82,27 +84,35 @@ export async function recordResumes(connection: ConnectionOptions): Promise<Resu
     },
   };
   const triggers = new Queue(TRIGGERS_QUEUE, { connection });
-  const worker = new Worker(
-    RESUME_QUEUE,
-    async (job) => {
-      const startedAt = Date.now();
-      const { endpoint, program } = job.data as { endpoint: string; program: string };
-      const key = `${endpoint}/${program}`;
-      log.starts.set(key, [...(log.starts.get(key) ?? []), startedAt]);
-      log.total += 1;
-      const event = await readTriggerEvent(job);
-      log.statuses.set(event.status, (log.statuses.get(event.status) ?? 0) + 1);
-      const firedAt = Date.parse(event.firedAt);
-      log.fired.set(key, [...(log.fired.get(key) ?? []), firedAt]);
-      const trigger = await Job.fromId(triggers, event.triggerId);
-      log.phases.push({
-        finished: (trigger?.finishedOn ?? NaN) - firedAt,
-        claimed: (job.processedOn ?? NaN) - firedAt,
-        started: startedAt - firedAt,
-      });
-    },
-    { connection, concurrency: 500, removeOnComplete: { count: 0 } },
-  );
+  const record: Processor = async (job) => {
+    const startedAt = Date.now();
+    const { endpoint, program } = job.data as { endpoint: string; program: string };
+    const key = `${endpoint}/${program}`;
+    log.starts.set(key, [...(log.starts.get(key) ?? []), startedAt]);
+    log.total += 1;
+    const event = await readTriggerEvent(job);
+    log.statuses.set(event.status, (log.statuses.get(event.status) ?? 0) + 1);
+    const firedAt = Date.parse(event.firedAt);
+    log.fired.set(key, [...(log.fired.get(key) ?? []), firedAt]);
+    const trigger = await Job.fromId(triggers, event.triggerId);
+    log.phases.push({
+      firedAt,
+      finished: (trigger?.finishedOn ?? NaN) - firedAt,
+      claimed: (job.processedOn ?? NaN) - firedAt,
+      started: startedAt - firedAt,
+    });
+  };
+  const options = { connection, concurrency: 500, removeOnComplete: { count: 0 } };
+  // `SCALE_CONSUMER=bullmq`: BullMQ's own Worker, which claims one job at a time and starts the
+  // claimed ones only when it has claimed all that were waiting (for comparison).
+  let worker: Worker;
+  if (process.env.SCALE_CONSUMER === 'bullmq') {
+    worker = new Worker(RESUME_QUEUE, record, options);
+  } else {
+    const claiming = new ClaimingWorker(RESUME_QUEUE, record, options);
+    void claiming.run();
+    worker = claiming;
+  }
   await worker.waitUntilReady();
   return log;
 }

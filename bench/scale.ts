@@ -214,6 +214,13 @@ async function resumeLatency(n: number, members: FleetMember[], triggerer: Trigg
     `redis ping during the stops: p50 ${quantile(pings, 0.5).toFixed(1)} p99 ${quantile(pings, 0.99).toFixed(1)} max ${Math.max(...pings).toFixed(1)} ms`,
   );
   const latencies = latenciesOf(resumes, stoppedAt);
+  if (process.env.SCALE_LOG_DIR) {
+    await mkdir(process.env.SCALE_LOG_DIR, { recursive: true });
+    await writeFile(
+      join(process.env.SCALE_LOG_DIR, `phases-${n}-${members.length}.json`),
+      JSON.stringify(resumes.phases),
+    );
+  }
   // Where the time goes: stop -> the triggerer sees it (poll wait + evaluation), and the event's
   // firedAt -> the continuation starts (BullMQ completes the trigger, moves the flow's parent).
   const seen = [...resumes.fired].flatMap(([key, times]) => times.map((t) => t - (stoppedAt.get(key) ?? t)));
