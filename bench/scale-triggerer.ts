@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/fixtures/ports.js';
 import { spawnOwned, waitUntil, type OwnedProcess } from '../test/fixtures/processes.js';
 import type { FleetMember } from './scale-fleet.js';
 
@@ -31,6 +32,8 @@ export interface TriggererProcess {
   cpuSeconds(): number;
   /** Resident set size in MiB. */
   rssMiB(): number;
+  /** Triggers it is watching now (its `triggers_running` gauge on /metrics). */
+  running(): Promise<number>;
 }
 
 /** Writes the config (K connections), starts the process and waits for `triggerer ready`. */
@@ -41,7 +44,7 @@ export async function startTriggerer(options: TriggererProcessOptions): Promise<
     share_pollers: options.sharePollers,
     default_interval: '5s',
     log_level: 'info',
-    metrics_port: 'none', // two triggerers run at once in the failover runs
+    metrics_port: await freePort(),
     connections: Object.fromEntries(options.members.map((m) => [m.name, { url: m.url }])),
   };
   await writeFile(configPath, JSON.stringify(config, null, 2));
@@ -62,7 +65,14 @@ export async function startTriggerer(options: TriggererProcessOptions): Promise<
     { timeoutMs: 60_000, intervalMs: 50, what: `${options.name} to be ready` },
   );
   const pid = owned.pid;
-  return { owned, pid, cpuSeconds: () => cpuSeconds(pid), rssMiB: () => rssMiB(pid) };
+  const metricsUrl = `http://127.0.0.1:${config.metrics_port}/metrics`;
+  const running = async () => {
+    const text = await (await fetch(metricsUrl)).text();
+    const line = /^supervisor_triggerer_triggers_running (\d+)$/m.exec(text);
+    if (!line) throw new Error(`no triggers_running in ${metricsUrl}`);
+    return Number(line[1]);
+  };
+  return { owned, pid, cpuSeconds: () => cpuSeconds(pid), rssMiB: () => rssMiB(pid), running };
 }
 
 /** User + system CPU seconds process `pid` has used. */

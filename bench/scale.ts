@@ -289,14 +289,22 @@ async function failover(n: number, k: number): Promise<Record<string, unknown>> 
     const second = await spawn(`fo-b-${n}`);
     live.push(second);
     await sleep(2000); // let the second one settle into its blocking fetch
-    const term = await timeAdoption(first, 'SIGTERM', n, lockKeys);
+    const term = await timeAdoption(first, [second], 'SIGTERM', n, lockKeys);
     log(`failover ${n}: SIGTERM ${JSON.stringify(term)}`);
     const third = await spawn(`fo-c-${n}`);
     live.push(third);
     await sleep(2000);
-    const kill = await timeAdoption(second, 'SIGKILL', n, lockKeys);
+    const kill = await timeAdoption(second, [third], 'SIGKILL', n, lockKeys);
     log(`failover ${n}: SIGKILL ${JSON.stringify(kill)}`);
-    return { n, k, sigtermMs: term.adoptedMs, sigtermExitMs: term.exitMs, sigkillMs: kill.adoptedMs };
+    return {
+      n,
+      k,
+      sigtermMs: term.adoptedMs,
+      sigtermWatchingMs: term.watchingMs,
+      sigtermExitMs: term.exitMs,
+      sigkillMs: kill.adoptedMs,
+      sigkillWatchingMs: kill.watchingMs,
+    };
   } finally {
     await Promise.all(live.map((t) => t.owned.stop(20_000)));
     await keepLogs(live);
@@ -350,16 +358,31 @@ async function fleetHandOff(n: number, k: number, m: number): Promise<Record<str
     });
     await sleep(2000);
     const lockKeys = Array.from({ length: n }, (_, i) => `bull:${TRIGGERS_QUEUE}:w-${i}:lock`);
-    const term = await timeAdoption(live[0] as TriggererProcess, 'SIGTERM', n, lockKeys);
+    const term = await timeAdoption(live[0] as TriggererProcess, live.slice(1), 'SIGTERM', n, lockKeys);
     log(`fleet of ${m}, ${n} triggers: SIGTERM ${JSON.stringify(term)}`);
-    return { n, k, m, capacity, handedOff: term.moved, adoptedMs: term.adoptedMs, exitMs: term.exitMs };
+    return {
+      n,
+      k,
+      m,
+      capacity,
+      handedOff: term.moved,
+      adoptedMs: term.adoptedMs,
+      watchingMs: term.watchingMs,
+      exitMs: term.exitMs,
+    };
   } finally {
     await Promise.all(live.map((t) => t.owned.stop(20_000)));
     await keepLogs(live);
   }
 }
 
-async function timeAdoption(victim: TriggererProcess, signal: NodeJS.Signals, n: number, lockKeys: string[]) {
+async function timeAdoption(
+  victim: TriggererProcess,
+  peers: TriggererProcess[],
+  signal: NodeJS.Signals,
+  n: number,
+  lockKeys: string[],
+) {
   const before = await admin.mget(lockKeys);
   const missing = before.findIndex((token) => token === null);
   if (missing >= 0) {
@@ -392,10 +415,17 @@ async function timeAdoption(victim: TriggererProcess, signal: NodeJS.Signals, n:
     { timeoutMs: 120_000, intervalMs: 50, what: `the victim's triggers adopted after ${signal}` },
   );
   const adoptedMs = Date.now() - t0;
+  // Watching again: the peers' running gauges add up to every trigger (each watcher set up).
+  await waitUntil(
+    async () =>
+      (await Promise.all(peers.map((p) => p.running()))).reduce((a, b) => a + b, 0) === n ? true : undefined,
+    { timeoutMs: 120_000, intervalMs: 50, what: `all ${n} triggers watched again after ${signal}` },
+  );
+  const watchingMs = Date.now() - t0;
   await victim.owned.exited;
   const counts = await triggerCounts(connection);
   if (counts.active !== n) throw new Error(`after ${signal}: ${counts.active} active, expected ${n}`);
-  return { adoptedMs, exitMs, moved };
+  return { adoptedMs, watchingMs, exitMs, moved };
 }
 
 function report(): void {
@@ -451,11 +481,21 @@ function report(): void {
     [
       'triggers',
       'supervisors',
-      'SIGTERM: all adopted ms',
+      'SIGTERM: all adopted (claimed) ms',
+      'SIGTERM: all watched again ms',
       'SIGTERM: victim exited ms',
-      'SIGKILL: all adopted ms',
+      'SIGKILL: all adopted (claimed) ms',
+      'SIGKILL: all watched again ms',
     ],
-    failoverRows.map((r) => [r.n, r.k, r.sigtermMs, r.sigtermExitMs, r.sigkillMs]),
+    failoverRows.map((r) => [
+      r.n,
+      r.k,
+      r.sigtermMs,
+      r.sigtermWatchingMs,
+      r.sigtermExitMs,
+      r.sigkillMs,
+      r.sigkillWatchingMs,
+    ]),
   );
   table(
     [
@@ -464,10 +504,11 @@ function report(): void {
       'triggerers',
       'capacity each',
       'handed off by the SIGTERMed one',
-      'all adopted ms',
+      'all adopted (claimed) ms',
+      'all watched again ms',
       'victim exited ms',
     ],
-    fleetRows.map((r) => [r.n, r.k, r.m, r.capacity, r.handedOff, r.adoptedMs, r.exitMs]),
+    fleetRows.map((r) => [r.n, r.k, r.m, r.capacity, r.handedOff, r.adoptedMs, r.watchingMs, r.exitMs]),
   );
   console.log(`\nraw: ${JSON.stringify({ rows, failoverRows, fleetRows })}`);
 }

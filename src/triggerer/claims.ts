@@ -34,6 +34,8 @@ export class ClaimingWorker<D = unknown, R = unknown> extends Worker<D, R, strin
   /** Resolves the claim loop's wait for room when a held job ends. */
   private roomFreed: (() => void) | undefined;
   private readonly processing = new Set<Promise<unknown>>();
+  /** The burst being claimed (lanes running), if any. */
+  private burst: Promise<unknown> | undefined;
 
   /** Call `run()` to start claiming (autorun is off: the subclass must be built first). */
   constructor(name: string, processor: Processor<D, R, string>, options: ClaimingWorkerOptions) {
@@ -68,37 +70,61 @@ export class ClaimingWorker<D = unknown, R = unknown> extends Worker<D, R, strin
       // BullMQ's own wait: blocks on the queue's marker when the queue was found empty.
       const first = await this.claim((token) => this.getNextJob(token, { block: true }));
       if (!first) continue;
-      // One job came: a burst (a hand-off, a batch of defers) may be behind it.
+      // One job came: a burst (a hand-off, a batch of defers) may be behind it. The burst is known
+      // before the first job starts, so its processor can wait for the rest to be claimed.
+      let claimed!: () => void;
+      this.burst = new Promise<void>((resolve) => (claimed = resolve));
+      this.start(first);
       await Promise.all(Array.from({ length: this.lanes }, () => this.lane()));
+      this.burst = undefined;
+      claimed();
     }
     // Closing: the jobs held end through their processors (the triggerer hands them back).
     await Promise.allSettled(this.processing);
   }
 
+  /**
+   * Resolves when the burst being claimed now, if any, is claimed. A processor whose set-up is
+   * costly can wait for it, so that a burst is claimed (and its locks renewed) at full speed and set
+   * up after, instead of each claim waiting behind the set-ups of the ones before it.
+   */
+  async burstClaimed(): Promise<void> {
+    await this.burst;
+  }
+
   /** Claims jobs one after another until the queue is empty, the worker full or closing. */
   private async lane(): Promise<void> {
     while (!this.closing && this.held + this.fetching < this.concurrency) {
-      if (!(await this.claim((token) => this.moveToActive(token)))) return;
+      const claimed = await this.claim((token) => this.moveToActive(token));
+      if (!claimed) return;
+      this.start(claimed);
     }
   }
 
-  /** One fetch; a job it brings starts processing at once. Errors are reported, then paced. */
-  private async claim(fetch: (token: string) => Promise<Job<D, R> | undefined>): Promise<boolean> {
+  /** One fetch; a job it brings counts as held from then on. Errors are reported, then paced. */
+  private async claim(
+    fetch: (token: string) => Promise<Job<D, R> | undefined>,
+  ): Promise<{ job: Job<D, R>; token: string } | undefined> {
     const token = `${this.id}:${this.tokens++}`;
     this.fetching += 1;
     let job: Job<D, R> | undefined;
     try {
       job = await fetch(token);
     } catch (error) {
-      if (this.closing) return false;
+      if (this.closing) return undefined;
       this.emit('error', error as Error);
       await this.delay(RETRY_DELAY_MS);
-      return false;
+      return undefined;
     } finally {
       this.fetching -= 1;
     }
-    if (!job) return false;
+    if (!job) return undefined;
     this.held += 1;
+    return { job, token };
+  }
+
+  /** Processes a claimed job through BullMQ (lock tracking, completion, events). */
+  private start({ job, token }: { job: Job<D, R>; token: string }): void {
     // No fetch-next on completion: claiming is this loop's job.
     const processed = this.processJob(job, token, () => false)
       .catch((error: unknown) => void this.emit('error', error as Error))
@@ -109,6 +135,5 @@ export class ClaimingWorker<D = unknown, R = unknown> extends Worker<D, R, strin
         this.roomFreed = undefined;
       });
     this.processing.add(processed);
-    return true;
   }
 }

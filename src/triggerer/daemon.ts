@@ -369,8 +369,10 @@ export class Triggerer {
     const cancelRequests =
       this.cancels?.watch(triggerId).pipe(filter((r) => r.jobTimestamp === job.timestamp)) ?? NEVER;
     const marked = await this.readMarker(triggerId, job.timestamp);
-    // Claims come back in bursts; set their watchers up a batch per turn, so timers (lock renewal)
-    // keep running while thousands are set up.
+    // Claims come in bursts (start-up, an adopted hand-off): claim the whole burst first (each
+    // lock is renewed from its claim), then set the watchers up a batch per turn, so that timers
+    // (lock renewal) keep running while thousands are set up.
+    await this.worker?.burstClaimed();
     await this.pacer.turn();
     if (this.handingOff) {
       // Closing began before this claim was set up: nothing to stop, hand it back as it is.

@@ -93,6 +93,33 @@ describe('ClaimingWorker (real Redis)', () => {
     assert.ok(worker.maxInFlight <= 6, `fetches in flight up to ${worker.maxInFlight}, lanes 6`);
   });
 
+  test('burstClaimed: a processor waiting on it goes on once the whole burst is claimed', async () => {
+    const queue = new Queue('bursts', { connection: redisOptions(redis.url) });
+    let entered = 0;
+    const enteredWhenFirstPassed: number[] = [];
+    const worker: ClaimingWorker<{ n: number }, number> = new ClaimingWorker(
+      'bursts',
+      async (job) => {
+        entered += 1;
+        await worker.burstClaimed();
+        enteredWhenFirstPassed.push(entered);
+        return job.data.n;
+      },
+      { connection: redisOptions(redis.url), concurrency: 1000 },
+    );
+    closers.push(
+      () => queue.close(),
+      () => worker.close(),
+    );
+    await queue.addBulk(jobs(300));
+    void worker.run();
+    await waitUntil(async () => ((await queue.getCompletedCount()) === 300 ? true : undefined), {
+      what: '300 completed',
+    });
+    // The first processor to pass saw all 300 claimed (every processor had started).
+    assert.equal(enteredWhenFirstPassed[0], 300);
+  });
+
   test('holds at most its concurrency, and claims more as jobs end', async () => {
     const { queue, worker, gate } = await setUp('bounded', { concurrency: 50, claimLanes: 8 });
     await queue.addBulk(jobs(120));
