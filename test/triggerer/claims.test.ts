@@ -170,25 +170,25 @@ describe('ClaimingWorker (real Redis)', () => {
   });
 
   test('renews each lock from its claim: a burst slower to claim than the lock duration loses none', async () => {
-    // BullMQ's own loop starts renewing only when it has claimed every job waiting: claiming 5,000
-    // takes seconds, so with a 1 s lock most of the burst stalls back to wait before it is renewed.
+    // BullMQ's own loop starts renewing only when it has claimed every job waiting: claiming 6,000
+    // takes seconds, so with a 2 s lock most of the burst stalls back to wait before it is renewed.
     const { queue, worker, gate } = await setUp('locks', {
-      concurrency: 5000,
-      lockDuration: 1000,
-      stalledInterval: 500,
+      concurrency: 6000,
+      lockDuration: 2000,
+      stalledInterval: 1000,
     });
     const stalled: string[] = [];
     worker.on('stalled', (id) => stalled.push(id));
-    await queue.addBulk(jobs(5000));
+    await queue.addBulk(jobs(6000));
     void worker.run();
-    await waitUntil(() => (gate.held === 5000 ? true : undefined), { what: '5,000 held', timeoutMs: 60_000 });
-    const tokens = await lockTokens(queue, 5000);
+    await waitUntil(() => (gate.held === 6000 ? true : undefined), { what: '6,000 held', timeoutMs: 60_000 });
+    const tokens = await lockTokens(queue, 6000);
     // Two lock durations (four stalled checks) more while every job is held.
     const heldAt = Date.now();
-    await waitUntil(() => (Date.now() >= heldAt + 2000 ? true : undefined), { what: '2 s held' });
+    await waitUntil(() => (Date.now() >= heldAt + 4000 ? true : undefined), { what: '4 s held' });
     assert.deepEqual(stalled, []);
-    assert.equal(Object.keys(tokens).length, 5000);
-    assert.deepEqual(await lockTokens(queue, 5000), tokens);
+    assert.equal(Object.keys(tokens).length, 6000);
+    assert.deepEqual(await lockTokens(queue, 6000), tokens);
     assert.equal(await queue.getWaitingCount(), 0);
   });
 
