@@ -302,13 +302,24 @@ async function failover(n: number, k: number): Promise<Record<string, unknown>> 
       sigtermMs: term.adoptedMs,
       sigtermWatchingMs: term.watchingMs,
       sigtermExitMs: term.exitMs,
+      sigtermCpu: term.cpu,
       sigkillMs: kill.adoptedMs,
       sigkillWatchingMs: kill.watchingMs,
+      sigkillCpu: kill.cpu,
     };
   } finally {
     await Promise.all(live.map((t) => t.owned.stop(20_000)));
     await keepLogs(live);
   }
+}
+
+/** CPU seconds of a hand-off as `a / b / c`. */
+function cpuCell(cpu: unknown, sides: string[]): string {
+  return sides.map((side) => (cpu as Record<string, number>)[side]).join(' / ');
+}
+
+function peerCpu(peers: TriggererProcess[]): number {
+  return peers.reduce((sum, p) => sum + p.cpuSeconds(), 0);
 }
 
 /** `SCALE_LOG_DIR=DIR` keeps each triggerer's output there as `<pid>.log` (for diagnosis). */
@@ -369,6 +380,7 @@ async function fleetHandOff(n: number, k: number, m: number): Promise<Record<str
       adoptedMs: term.adoptedMs,
       watchingMs: term.watchingMs,
       exitMs: term.exitMs,
+      cpu: term.cpu,
     };
   } finally {
     await Promise.all(live.map((t) => t.owned.stop(20_000)));
@@ -389,6 +401,17 @@ async function timeAdoption(
     const sample = await admin.keys(`bull:${TRIGGERS_QUEUE}:*lock*`);
     throw new Error(`before ${signal}: ${lockKeys[missing]} is not held (${sample.slice(0, 5).join()})`);
   }
+  // CPU seconds each side spends on the hand-off: the victim (sampled until it exits), the peers
+  // and Redis, from the signal until every trigger is watched again.
+  const cpu0 = { victim: victim.cpuSeconds(), peers: peerCpu(peers), redis: cpuSeconds(redis.pid) };
+  let victimCpu = cpu0.victim;
+  const sampler = setInterval(() => {
+    try {
+      victimCpu = victim.cpuSeconds();
+    } catch {
+      clearInterval(sampler); // exited: /proc/<pid> is gone (or a zombie with its last figures)
+    }
+  }, 20);
   const t0 = Date.now();
   let exitMs = NaN;
   void victim.owned.exited.then(() => (exitMs = Date.now() - t0));
@@ -422,10 +445,16 @@ async function timeAdoption(
     { timeoutMs: 120_000, intervalMs: 50, what: `all ${n} triggers watched again after ${signal}` },
   );
   const watchingMs = Date.now() - t0;
+  const cpu = {
+    victim: round(victimCpu - cpu0.victim, 2),
+    peers: round(peerCpu(peers) - cpu0.peers, 2),
+    redis: round(cpuSeconds(redis.pid) - cpu0.redis, 2),
+  };
   await victim.owned.exited;
+  clearInterval(sampler);
   const counts = await triggerCounts(connection);
   if (counts.active !== n) throw new Error(`after ${signal}: ${counts.active} active, expected ${n}`);
-  return { adoptedMs, watchingMs, exitMs, moved };
+  return { adoptedMs, watchingMs, exitMs, moved, cpu };
 }
 
 function report(): void {
@@ -486,6 +515,8 @@ function report(): void {
       'SIGTERM: victim exited ms',
       'SIGKILL: all adopted (claimed) ms',
       'SIGKILL: all watched again ms',
+      'SIGTERM CPU s: victim / peer / Redis',
+      'SIGKILL CPU s: peer / Redis',
     ],
     failoverRows.map((r) => [
       r.n,
@@ -495,6 +526,8 @@ function report(): void {
       r.sigtermExitMs,
       r.sigkillMs,
       r.sigkillWatchingMs,
+      cpuCell(r.sigtermCpu, ['victim', 'peers', 'redis']),
+      cpuCell(r.sigkillCpu, ['peers', 'redis']),
     ]),
   );
   table(
@@ -507,8 +540,19 @@ function report(): void {
       'all adopted (claimed) ms',
       'all watched again ms',
       'victim exited ms',
+      'CPU s: victim / peers / Redis',
     ],
-    fleetRows.map((r) => [r.n, r.k, r.m, r.capacity, r.handedOff, r.adoptedMs, r.watchingMs, r.exitMs]),
+    fleetRows.map((r) => [
+      r.n,
+      r.k,
+      r.m,
+      r.capacity,
+      r.handedOff,
+      r.adoptedMs,
+      r.watchingMs,
+      r.exitMs,
+      cpuCell(r.cpu, ['victim', 'peers', 'redis']),
+    ]),
   );
   console.log(`\nraw: ${JSON.stringify({ rows, failoverRows, fleetRows })}`);
 }
