@@ -1,0 +1,86 @@
+/**
+ * The cost of claiming and setting up watchers in one process, nothing else running: one real
+ * supervisord (50 programs), a private redis-server, an in-process Triggerer; N ProgramStateTrigger
+ * records added at once. Prints the wall time until all N are watched, the CPU it took, and the heap
+ * and RSS each watcher keeps (after a full GC).
+ * Run: node --expose-gc --import tsx bench/setup.ts   (N=10000 by default)
+ */
+import { Queue } from 'bullmq';
+import { pino } from 'pino';
+import { buildRecord } from '../src/client/defer.js';
+import { TRIGGERS_QUEUE } from '../src/record.js';
+import { ConnectionResolver } from '../src/triggerer/connections.js';
+import { Triggerer } from '../src/triggerer/daemon.js';
+import { redisOptions } from '../src/triggerer/redis.js';
+import { waitUntil } from '../test/fixtures/processes.js';
+import { startRedis } from '../test/fixtures/redis.js';
+import { startSupervisord } from '../test/fixtures/supervisord.js';
+import { TriggerRegistry } from '../triggers/index.js';
+import { machine } from './stats.js';
+
+const n = Number(process.env.N ?? 10_000);
+const WARM = 100;
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with node --expose-gc');
+
+const programs = Object.fromEntries(
+  Array.from({ length: 50 }, (_, i) => [`p${i}`, 'command=sleep 100000\nautostart=true']),
+);
+const redis = await startRedis();
+const supervisord = await startSupervisord({ programs });
+try {
+  const triggerer = new Triggerer({
+    connection: redisOptions(redis.url),
+    registry: await TriggerRegistry.withPlugins([]),
+    endpoints: await ConnectionResolver.create({
+      connections: { box: { url: supervisord.endpoint.url } },
+      env: {},
+    }),
+    capacity: n + WARM,
+    logger: pino({ level: 'warn' }),
+  });
+  const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url) });
+  const add = (from: number, count: number) =>
+    queue.addBulk(
+      Array.from({ length: count }, (_, j) => ({
+        name: 'trigger',
+        data: buildRecord({
+          classpath: 'supervisor.ProgramStateTrigger',
+          kwargs: { endpoint: 'box', programs: [`p${(from + j) % 50}`], states: ['STOPPED'], interval: '5s' },
+        }),
+        opts: { jobId: `w-${from + j}` },
+      })),
+    );
+  try {
+    await triggerer.start();
+    await add(0, WARM); // warm-up: the poller and the code paths
+    await waitUntil(() => (triggerer.running === WARM ? true : undefined), { timeoutMs: 60_000 });
+    gc();
+    const before = process.memoryUsage();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await add(WARM, n);
+    await waitUntil(() => (triggerer.running === n + WARM ? true : undefined), {
+      timeoutMs: 300_000,
+      intervalMs: 10,
+      what: `${n} watchers`,
+    });
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    gc();
+    const after = process.memoryUsage();
+    const perWatcher = (bytes: number) => (bytes / n / 1024).toFixed(1);
+    console.log(`${machine()}, N ${n}`);
+    console.log(
+      `claimed and watching: ${ms.toFixed(0)} ms; CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s ` +
+        `(user ${(cpu.user / 1e6).toFixed(2)}, system ${(cpu.system / 1e6).toFixed(2)}); per watcher: ` +
+        `heap ${perWatcher(after.heapUsed - before.heapUsed)} KiB, RSS ${perWatcher(after.rss - before.rss)} KiB`,
+    );
+  } finally {
+    await triggerer.close();
+    await queue.close();
+  }
+} finally {
+  await supervisord.stop();
+  await redis.stop();
+}
