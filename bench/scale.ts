@@ -452,6 +452,22 @@ async function timeAdoption(
   };
   await victim.owned.exited;
   clearInterval(sampler);
+  // `SCALE_DEBUG_CLAIMS=1`: when the adopters claimed, per 250 ms after the signal (BullMQ's processedOn).
+  if (process.env.SCALE_DEBUG_CLAIMS) {
+    const pipe = admin.pipeline();
+    for (const key of lockKeys) pipe.hget(key.replace(/:lock$/, ''), 'processedOn');
+    const buckets = new Map<number, number>();
+    for (const [, value] of (await pipe.exec()) ?? []) {
+      const bucket = Math.floor((Number(value) - t0) / 250) * 250;
+      buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
+    }
+    log(
+      `claims per 250 ms after ${signal}: ${[...buckets]
+        .sort((a, b) => a[0] - b[0])
+        .map(([k, v]) => `${k}:${v}`)
+        .join(' ')}`,
+    );
+  }
   const counts = await triggerCounts(connection);
   if (counts.active !== n) throw new Error(`after ${signal}: ${counts.active} active, expected ${n}`);
   return { adoptedMs, watchingMs, exitMs, moved, cpu };
