@@ -1,16 +1,18 @@
 /**
- * A BullMQ Worker that claims jobs several at a time.
+ * A BullMQ Worker for jobs that come in bursts.
  *
  * BullMQ's own loop fetches strictly one job at a time ("we await here so that we fetch jobs in
- * sequence"): one round trip plus the job's set-up each, ~2,000 claims/s on this project's bench
- * machine. That is fine for a queue of work items and too slow for a triggerer adopting 10,000
- * handed-off triggers at once. This Worker waits for work exactly as BullMQ does (its blocking
- * marker, one waiter), then claims with `lanes` fetches in flight until the queue is empty or the
- * concurrency is reached. Everything after the claim is BullMQ's own: each job goes through
- * `Worker.processJob` (lock tracking and renewal, completion, failure, events), and the stalled
- * check runs as in `Worker.run`.
+ * sequence"), starts none of a burst until it has claimed all of it, and only then starts renewing
+ * their locks: a burst slower to claim than the lock duration stalls back to wait (a triggerer
+ * adopting thousands of handed-off triggers; a continuation queue receiving a poll's worth at once).
+ * This Worker waits for work exactly as BullMQ does (its blocking marker, one waiter), then claims
+ * with `claimLanes` fetches in flight until the queue is empty or the concurrency is reached, and
+ * starts each job as it is claimed, so its lock is renewed from its claim. A processor whose set-up
+ * is costly can `await burstClaimed()` to let the burst be claimed first. Everything after the claim
+ * is BullMQ's own: each job goes through `Worker.processJob` (lock tracking and renewal, completion,
+ * failure, events), and the stalled check runs as in `Worker.run`.
  *
- * Not supported (the triggers queue uses none of them): rate limits and pausing.
+ * Not supported, and refused: rate limits (`limiter`) and `pause()` (the triggers queue uses neither).
  */
 import { Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
 
@@ -19,7 +21,7 @@ export const DEFAULT_CLAIM_LANES = 8;
 /** Pause of the claim loop after a failed fetch (Redis unreachable, a script error). */
 const RETRY_DELAY_MS = 1000;
 
-export interface ClaimingWorkerOptions extends Omit<WorkerOptions, 'autorun'> {
+export interface ClaimingWorkerOptions extends Omit<WorkerOptions, 'autorun' | 'limiter'> {
   /** Claims in flight at once when a burst of jobs is waiting. @default 8 */
   claimLanes?: number;
 }
@@ -39,10 +41,18 @@ export class ClaimingWorker<D = unknown, R = unknown> extends Worker<D, R, strin
 
   /** Call `run()` to start claiming (autorun is off: the subclass must be built first). */
   constructor(name: string, processor: Processor<D, R, string>, options: ClaimingWorkerOptions) {
+    if ('limiter' in options && options.limiter !== undefined) {
+      throw new TypeError("ClaimingWorker does not support rate limits (limiter): use BullMQ's Worker");
+    }
     super(name, processor, { ...options, autorun: false });
     const lanes = options.claimLanes ?? DEFAULT_CLAIM_LANES;
     if (!Number.isInteger(lanes) || lanes < 1) throw new RangeError(`claimLanes must be >= 1, got ${lanes}`);
     this.lanes = lanes;
+  }
+
+  /** Not supported: this loop does not look at BullMQ's pause flag, so pausing would not pause it. */
+  override pause(): Promise<void> {
+    return Promise.reject(new Error('ClaimingWorker does not support pause(): close it instead'));
   }
 
   /** Starts the stalled check, the lock renewal and the claim loop; resolves when the loop ends. */

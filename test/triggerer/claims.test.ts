@@ -192,6 +192,20 @@ describe('ClaimingWorker (real Redis)', () => {
     assert.equal(await queue.getWaitingCount(), 0);
   });
 
+  test('refuses what its loop does not do: rate limits and pause', async () => {
+    assert.throws(
+      () =>
+        new ClaimingWorker('limited', async () => 1, {
+          connection: redisOptions(redis.url),
+          limiter: { max: 1, duration: 1000 },
+        } as ClaimingWorkerOptions),
+      /does not support rate limits/,
+    );
+    const worker = new ClaimingWorker('paused', async () => 1, { connection: redisOptions(redis.url) });
+    closers.push(() => worker.close());
+    await assert.rejects(worker.pause(), /does not support pause\(\)/);
+  });
+
   test('close waits for the jobs held, and claims nothing after it', async () => {
     const { queue, worker, gate } = await setUp('closing', { concurrency: 5 });
     await queue.addBulk(jobs(8));
