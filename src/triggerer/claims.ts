@@ -15,6 +15,7 @@
  * Not supported, and refused: rate limits (`limiter`) and `pause()` (the triggers queue uses neither).
  */
 import { Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
+import { settable } from './settable.js';
 
 /** Default number of claims in flight at once during a burst. */
 export const DEFAULT_CLAIM_LANES = 8;
@@ -37,7 +38,7 @@ export class ClaimingWorker<D = unknown, R = unknown> extends Worker<D, R, strin
   private roomFreed: (() => void) | undefined;
   private readonly processing = new Set<Promise<unknown>>();
   /** The burst being claimed (lanes running), if any. */
-  private burst: Promise<unknown> | undefined;
+  private burst: Promise<void> | undefined;
 
   /** Call `run()` to start claiming (autorun is off: the subclass must be built first). */
   constructor(name: string, processor: Processor<D, R, string>, options: ClaimingWorkerOptions) {
@@ -82,12 +83,12 @@ export class ClaimingWorker<D = unknown, R = unknown> extends Worker<D, R, strin
       if (!first) continue;
       // One job came: a burst (a hand-off, a batch of defers) may be behind it. The burst is known
       // before the first job starts, so its processor can wait for the rest to be claimed.
-      let claimed!: () => void;
-      this.burst = new Promise<void>((resolve) => (claimed = resolve));
+      const claimed = settable<void>();
+      this.burst = claimed.promise;
       this.start(first);
       await Promise.all(Array.from({ length: this.lanes }, () => this.lane()));
       this.burst = undefined;
-      claimed();
+      claimed.resolve();
     }
     // Closing: the jobs held end through their processors (the triggerer hands them back).
     await Promise.allSettled(this.processing);

@@ -44,6 +44,7 @@ import {
 } from './options.js';
 import { Pacer } from './pacer.js';
 import { SharedPollers } from './pollers.js';
+import { settable, type Settable } from './settable.js';
 
 /** What a trigger's context needs from the pollers (SharedPollers in production). */
 export interface PollerSource {
@@ -120,18 +121,6 @@ interface Holding {
   moved?: Settable<void>;
   /** Puts the job back to wait (BullMQ's atomic move, with this claim's lock token). */
   moveToWait(): Promise<void>;
-}
-
-/** A promise with its resolve and reject (Promise.withResolvers needs Node 22). */
-interface Settable<T> {
-  readonly promise: Promise<T>;
-  resolve(value: T | Promise<T>): void;
-}
-
-function settable<T>(): Settable<T> {
-  let resolve!: (value: T | Promise<T>) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
 }
 
 /** What a watcher yields when a user cancelled its trigger. */
@@ -320,11 +309,11 @@ export class Triggerer {
     // Replayed: a loss or a hand-off seen before the watcher subscribes still ends it.
     const lost = new ReplaySubject<void>(1);
     const handOff = new ReplaySubject<void>(1);
-    let finished!: () => void;
+    const finished = settable<void>();
     const holding: Holding = {
       lost,
       handOff,
-      done: new Promise<void>((resolve) => (finished = resolve)),
+      done: finished.promise,
       stopped: settable(),
       moveToWait: async () => void (await job.moveToWait(token)),
     };
@@ -340,7 +329,7 @@ export class Triggerer {
       clearInterval(renewal);
       holding.stopped.resolve(false);
       if (this.active.get(triggerId) === holding) this.active.delete(triggerId);
-      finished();
+      finished.resolve();
     }
   }
 
