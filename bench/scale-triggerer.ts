@@ -1,6 +1,7 @@
 /**
  * A triggerer under measurement: `supervisor-triggerer triggerer --config FILE` in its own process
- * (so its CPU and RSS are its own), started from source the way a user runs it, stopped by pid.
+ * (so its CPU and RSS are its own), the compiled CLI a user runs (`buildCli()` compiles it first;
+ * run from source through tsx it costs ~15% more CPU), stopped by pid.
  */
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -10,7 +11,9 @@ import { freePort } from '../test/fixtures/ports.js';
 import { spawnOwned, waitUntil, type OwnedProcess } from '../test/fixtures/processes.js';
 import type { FleetMember } from './scale-fleet.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'supervisor-triggerer.js');
+const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 
@@ -19,7 +22,7 @@ export interface TriggererProcessOptions {
   dir: string;
   name: string;
   redisUrl: string;
-  members: FleetMember[];
+  members: Pick<FleetMember, 'name' | 'url'>[];
   capacity: number;
   sharePollers: boolean;
 }
@@ -34,10 +37,25 @@ export interface TriggererProcess {
   rssMiB(): number;
   /** Triggers it is watching now (its `triggers_running` gauge on /metrics). */
   running(): Promise<number>;
+  /** Triggers it holds, watched or still being set up (its `triggers_held` gauge). */
+  held(): Promise<number>;
+}
+
+let built: Promise<void> | undefined;
+
+/** Compiles the CLI to dist/ (as `npm ci` does), once per bench run, so what is measured is current. */
+export function buildCli(): Promise<void> {
+  built ??= (async () => {
+    const tsc = spawnOwned(process.execPath, [TSC, '-p', 'tsconfig.build.json'], { cwd: ROOT });
+    await tsc.exited;
+    if (tsc.child.exitCode !== 0) throw new Error(`building the CLI failed:\n${tsc.output()}`);
+  })();
+  return built;
 }
 
 /** Writes the config (K connections), starts the process and waits for `triggerer ready`. */
 export async function startTriggerer(options: TriggererProcessOptions): Promise<TriggererProcess> {
+  await buildCli();
   const configPath = join(options.dir, `${options.name}.json`);
   const config = {
     capacity: options.capacity,
@@ -50,13 +68,9 @@ export async function startTriggerer(options: TriggererProcessOptions): Promise<
   await writeFile(configPath, JSON.stringify(config, null, 2));
   // `SCALE_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"` profiles the triggerers (for diagnosis).
   const nodeArgs = process.env.SCALE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const owned = spawnOwned(
-    process.execPath,
-    [...nodeArgs, '--import', 'tsx', MAIN, 'triggerer', '--config', configPath],
-    {
-      env: { ...process.env, REDIS_URL: options.redisUrl },
-    },
-  );
+  const owned = spawnOwned(process.execPath, [...nodeArgs, BIN, 'triggerer', '--config', configPath], {
+    env: { ...process.env, REDIS_URL: options.redisUrl },
+  });
   await waitUntil(
     () => {
       if (owned.child.exitCode !== null) throw new Error(`triggerer exited: ${owned.output()}`);
@@ -66,13 +80,20 @@ export async function startTriggerer(options: TriggererProcessOptions): Promise<
   );
   const pid = owned.pid;
   const metricsUrl = `http://127.0.0.1:${config.metrics_port}/metrics`;
-  const running = async () => {
+  const gauge = async (name: string) => {
     const text = await (await fetch(metricsUrl)).text();
-    const line = /^supervisor_triggerer_triggers_running (\d+)$/m.exec(text);
-    if (!line) throw new Error(`no triggers_running in ${metricsUrl}`);
+    const line = new RegExp(`^supervisor_triggerer_${name} (\\d+)$`, 'm').exec(text);
+    if (!line) throw new Error(`no ${name} in ${metricsUrl}`);
     return Number(line[1]);
   };
-  return { owned, pid, cpuSeconds: () => cpuSeconds(pid), rssMiB: () => rssMiB(pid), running };
+  return {
+    owned,
+    pid,
+    cpuSeconds: () => cpuSeconds(pid),
+    rssMiB: () => rssMiB(pid),
+    running: () => gauge('triggers_running'),
+    held: () => gauge('triggers_held'),
+  };
 }
 
 /** User + system CPU seconds process `pid` has used. */

@@ -266,9 +266,9 @@ function latenciesOf(log: ResumeLog, stoppedAt: Map<string, number>): number[] {
 }
 
 /**
- * Two triggerers; time from a signal to the one holding every trigger until each trigger is held
- * again by the other: its BullMQ lock key holds a new token (every claim has its own). SIGTERM,
- * then SIGKILL of the adopter with a third triggerer waiting.
+ * Two triggerers; time from a signal to the one holding every trigger until the other holds each
+ * trigger (its `triggers_held`) and until it watches each (`triggers_running`). SIGTERM, then
+ * SIGKILL of the adopter with a third triggerer waiting.
  */
 async function failover(n: number, k: number): Promise<Record<string, unknown>> {
   const members = fleet.members.slice(0, k);
@@ -401,6 +401,8 @@ async function timeAdoption(
     const sample = await admin.keys(`bull:${TRIGGERS_QUEUE}:*lock*`);
     throw new Error(`before ${signal}: ${lockKeys[missing]} is not held (${sample.slice(0, 5).join()})`);
   }
+  // The victim's share (what is handed over; all of them with one peer).
+  const moved = await victim.held();
   // CPU seconds each side spends on the hand-off: the victim (sampled until it exits), the peers
   // and Redis, from the signal until every trigger is watched again.
   const cpu0 = { victim: victim.cpuSeconds(), peers: peerCpu(peers), redis: cpuSeconds(redis.pid) };
@@ -416,34 +418,22 @@ async function timeAdoption(
   let exitMs = NaN;
   void victim.owned.exited.then(() => (exitMs = Date.now() - t0));
   victim.owned.child.kill(signal);
-  // Tokens are `<worker id>:<n>`. Adopted: every trigger held, and every trigger of the victim's
-  // worker (the only group whose tokens change; the others keep theirs while they renew) re-claimed.
-  const worker = (token: string | null) => token?.slice(0, token.lastIndexOf(':')) ?? '';
-  let moved = 0;
-  await waitUntil(
-    async () => {
-      const now = await admin.mget(lockKeys);
-      if (now.some((token) => token === null)) return undefined;
-      const changed = new Map<string, number>();
-      const total = new Map<string, number>();
-      before.forEach((token, i) => {
-        const group = worker(token);
-        total.set(group, (total.get(group) ?? 0) + 1);
-        if (now[i] !== token) changed.set(group, (changed.get(group) ?? 0) + 1);
-      });
-      const partly = [...changed].some(([group, count]) => count !== total.get(group));
-      moved = [...changed.values()].reduce((a, b) => a + b, 0);
-      return changed.size > 0 && !partly ? true : undefined;
-    },
-    { timeoutMs: 120_000, intervalMs: 50, what: `the victim's triggers adopted after ${signal}` },
-  );
+  // Taken over: the peers hold every trigger (a hand-off gives each claim over with its lock; after a
+  // SIGKILL the stalled check returns them to wait and the peers claim them again).
+  const sumOf = async (read: (p: TriggererProcess) => Promise<number>) =>
+    (await Promise.all(peers.map(read))).reduce((a, b) => a + b, 0);
+  await waitUntil(async () => ((await sumOf((p) => p.held())) === n ? true : undefined), {
+    timeoutMs: 120_000,
+    intervalMs: 50,
+    what: `the victim's triggers taken over after ${signal}`,
+  });
   const adoptedMs = Date.now() - t0;
   // Watching again: the peers' running gauges add up to every trigger (each watcher set up).
-  await waitUntil(
-    async () =>
-      (await Promise.all(peers.map((p) => p.running()))).reduce((a, b) => a + b, 0) === n ? true : undefined,
-    { timeoutMs: 120_000, intervalMs: 50, what: `all ${n} triggers watched again after ${signal}` },
-  );
+  await waitUntil(async () => ((await sumOf((p) => p.running())) === n ? true : undefined), {
+    timeoutMs: 120_000,
+    intervalMs: 50,
+    what: `all ${n} triggers watched again after ${signal}`,
+  });
   const watchingMs = Date.now() - t0;
   const cpu = {
     victim: round(victimCpu - cpu0.victim, 2),
@@ -526,10 +516,10 @@ function report(): void {
     [
       'triggers',
       'supervisors',
-      'SIGTERM: all adopted (claimed) ms',
+      'SIGTERM: all held by the peer ms',
       'SIGTERM: all watched again ms',
       'SIGTERM: victim exited ms',
-      'SIGKILL: all adopted (claimed) ms',
+      'SIGKILL: all held by the peer ms',
       'SIGKILL: all watched again ms',
       'SIGTERM CPU s: victim / peer / Redis',
       'SIGKILL CPU s: peer / Redis',
@@ -553,7 +543,7 @@ function report(): void {
       'triggerers',
       'capacity each',
       'handed off by the SIGTERMed one',
-      'all adopted (claimed) ms',
+      'all held by peers ms',
       'all watched again ms',
       'victim exited ms',
       'CPU s: victim / peers / Redis',

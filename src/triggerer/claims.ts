@@ -75,6 +75,7 @@ export class ClaimingWorker<D = unknown, R = unknown> extends Worker<D, R, strin
   private async claimLoop(): Promise<void> {
     while (!this.closing) {
       if (this.held + this.fetching >= this.concurrency) {
+        // Room comes back when a held job ends or an adoption took less than it reserved.
         await new Promise<void>((resolve) => (this.roomFreed = resolve));
         continue;
       }
@@ -101,6 +102,30 @@ export class ClaimingWorker<D = unknown, R = unknown> extends Worker<D, R, strin
    */
   async burstClaimed(): Promise<void> {
     await this.burst;
+  }
+
+  /**
+   * Starts jobs claimed some other way (a peer's hand-off): `take(room)` gets at most `room` of
+   * them, room the concurrency still allows, counted as in flight while it runs. Resolves with the
+   * number started (0 when full or closing, without calling `take`).
+   */
+  async adopt(take: (room: number) => Promise<{ job: Job<D, R>; token: string }[]>): Promise<number> {
+    const room = this.concurrency - this.held - this.fetching;
+    if (room <= 0 || this.closing) return 0;
+    this.fetching += room;
+    let claims: { job: Job<D, R>; token: string }[];
+    try {
+      claims = (await take(room)).slice(0, room);
+    } finally {
+      this.fetching -= room;
+      this.roomFreed?.();
+      this.roomFreed = undefined;
+    }
+    for (const claim of claims) {
+      this.held += 1;
+      this.start(claim);
+    }
+    return claims.length;
   }
 
   /** Claims jobs one after another until the queue is empty, the worker full or closing. */

@@ -6,7 +6,7 @@
  * triggers at once without blocking. The job lock is the lease: a crashed triggerer's triggers go
  * back to wait through BullMQ's stalled check and another triggerer adopts them.
  */
-import { UnrecoverableError, WaitingError, type ConnectionOptions, type Job } from 'bullmq';
+import { Job, UnrecoverableError, WaitingError, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import {
   catchError,
@@ -32,6 +32,7 @@ import type { ProcessInfo } from '../supervisor/states.js';
 import type { TriggerContext, TriggerDefinition } from './definition.js';
 import { CancelSignals, type CancelRequest } from './cancel.js';
 import { ClaimingWorker } from './claims.js';
+import { doneWithOffer, HandOffs, offerClaims, offerSettled, takeClaims, withdrawClaims } from './handoff.js';
 import { acceptTrigger, InvalidTriggerRecord, type TriggerLookup } from './intake.js';
 import { createLogger, triggerLogger } from './logger.js';
 import { TriggererMetrics } from './metrics.js';
@@ -102,6 +103,15 @@ export interface TriggererOptions {
 /** How BullMQ's lock manager words the error it emits for each lock it could not renew. */
 const LOCK_RENEWAL_ERROR = 'could not renew lock for job ';
 
+/** Claims taken from a peer's hand-off per round trip. */
+const ADOPT_BATCH = 500;
+/**
+ * How long a closing triggerer waits for its peers to take its claims before it puts the rest back
+ * to wait. Its locks are renewed meanwhile; this bounds only its exit (a peer's adoption of 10,000
+ * takes a few seconds on a 2-core machine).
+ */
+const OFFER_WAIT_MS = 10_000;
+
 /** The sentinel a watcher yields when its trigger is handed back to the queue. */
 const HANDED_OFF: unique symbol = Symbol('handed-off');
 /** The sentinel a watcher yields when this process no longer holds its job's lock. */
@@ -109,6 +119,8 @@ const LOCK_LOST: unique symbol = Symbol('lock-lost');
 
 /** One claim of a trigger by this process. */
 interface Holding {
+  /** The job id and the lock token it is held under (what a hand-off offers a peer). */
+  readonly claim: { id: string; token: string | undefined };
   /** Emits when the claim's lock is gone (renewal failed, or BullMQ handed the job out again). */
   readonly lost: Subject<void>;
   /** Emits when this process hands the trigger back to the queue (close). */
@@ -117,7 +129,10 @@ interface Holding {
   readonly done: Promise<void>;
   /** Resolves when the watcher has stopped: true for a hand-off, false when it ended otherwise. */
   readonly stopped: Settable<boolean>;
-  /** The move back to wait when `close` issues it (in its order); unset: the processor moves. */
+  /**
+   * Set by `close`: resolves when the claim's hand-off is settled, with its move back to wait (in
+   * close's order) or at once when a peer took it over. Unset: the processor moves it itself.
+   */
   moved?: Settable<void>;
   /** Puts the job back to wait (BullMQ's atomic move, with this claim's lock token). */
   moveToWait(): Promise<void>;
@@ -141,6 +156,10 @@ export class Triggerer {
   /** The claims being processed, by trigger id. */
   private readonly active = new Map<string, Holding>();
   private closing: Promise<void> | undefined;
+  /** Resolves when the peer's offer being adopted now, if any, is taken (see `watch`). */
+  private adopting: Promise<void> | undefined;
+  /** Hears peers' hand-off offers; started with the worker, stopped first thing on close. */
+  private handOffs: HandOffs | undefined;
   /** Cancel requests from any process (pub/sub + markers); started with the worker. */
   private cancels: CancelSignals | undefined;
   /** This triggerer's metrics (served on /metrics when a metrics port is set). */
@@ -153,6 +172,7 @@ export class Triggerer {
     this.metrics =
       options.metrics ?? new TriggererMetrics({ capacity: options.capacity ?? DEFAULT_CAPACITY });
     this.metrics.watchEndpoints(() => this.watchers());
+    this.metrics.watchHeld(() => this.active.size);
     this.pollers =
       options.pollers ??
       new SharedPollers({
@@ -164,7 +184,10 @@ export class Triggerer {
       });
   }
 
-  /** Triggers being watched right now. */
+  /**
+   * Triggers this process holds: claimed, whether their watchers are set up yet or not (the
+   * heartbeat's load). Watchers running: `metrics.watching`.
+   */
   get running(): number {
     return this.active.size;
   }
@@ -234,7 +257,14 @@ export class Triggerer {
       this.metrics.observeEventLatency(this.now() - Date.parse(result.firedAt)),
     );
     await this.worker.waitUntilReady();
+    this.handOffs = new HandOffs(
+      this.options.connection,
+      this.options.prefix ?? 'bull',
+      this.logger,
+      (listKey) => void this.adopt(listKey),
+    );
     try {
+      await this.handOffs.start();
       this.observability = await startObservability({
         connection: this.options.connection,
         metrics: this.metrics,
@@ -255,12 +285,16 @@ export class Triggerer {
   }
 
   /**
-   * Hand-off: stops claiming, puts every active trigger back to wait (no onCancel, no event) and
-   * closes the pollers. Another triggerer adopts the triggers at once. Idempotent.
+   * Hand-off: stops claiming, stops every watcher (no onCancel, no event) and gives the claims to
+   * the triggerers listening for hand-offs, each claim to one of them with its lock (no trip
+   * through the queue); what none of them takes goes back to wait. Then closes the pollers.
+   * Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       const worker = this.worker;
+      // No more offers to this process, and its own offer must not count it as a peer.
+      await this.handOffs?.stopListening();
       if (worker) {
         const closed = worker.close();
         this.handingOff = true;
@@ -270,19 +304,23 @@ export class Triggerer {
         // Newest claim first: BullMQ's move back to wait removes the job from the active list with
         // an LREM that scans from the newest end, so this order finds each job at once instead of
         // scanning past every older claim (quadratic: seconds of Redis time at 10,000 triggers).
-        // The watchers stop in any order; the moves are issued here, in this one.
+        // The watchers stop in any order; the moves are issued in this one.
         const holdings = [...this.active.values()].reverse();
         for (const holding of holdings) holding.moved = settable();
         for (const holding of holdings) holding.handOff.next();
-        for (const holding of holdings) {
-          if (await holding.stopped.promise) holding.moved?.resolve(holding.moveToWait());
-        }
+        const stopped: Holding[] = [];
+        for (const holding of holdings) if (await holding.stopped.promise) stopped.push(holding);
+        const { taken, peers } = await this.giveBack(worker, stopped);
         await closed;
         if (holdings.length > 0) {
           const ms = Math.round(performance.now() - startedAt);
-          this.logger.info({ triggers: holdings.length, ms }, 'handed the active triggers back to the queue');
+          this.logger.info(
+            { triggers: holdings.length, toPeers: taken, peers, ms },
+            'handed the active triggers back to the queue',
+          );
         }
       }
+      await this.handOffs?.close();
       await this.cancels?.close();
       await this.pollers.close();
       await this.observability?.stop();
@@ -290,6 +328,130 @@ export class Triggerer {
       this.logger.info('triggerer stopped');
     })();
     return this.closing;
+  }
+
+  /**
+   * Offers the stopped claims to the listening peers and puts what none took back to wait, in
+   * `holdings`' order. The locks are renewed here until the offer is settled. Resolves with the
+   * claims peers took and how many peers heard the offer.
+   */
+  private async giveBack(
+    worker: ClaimingWorker<unknown, TriggerEvent>,
+    holdings: Holding[],
+  ): Promise<{ taken: number; peers: number }> {
+    const moveBack = (list: Holding[]) => {
+      for (const holding of list) holding.moved?.resolve(holding.moveToWait());
+    };
+    const offerable = holdings.filter((h) => h.claim.token !== undefined);
+    moveBack(holdings.filter((h) => h.claim.token === undefined));
+    const handOffs = this.handOffs;
+    if (offerable.length === 0) return { taken: 0, peers: 0 };
+    if (!handOffs) {
+      moveBack(offerable);
+      return { taken: 0, peers: 0 };
+    }
+    const lockDurationMs = this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS;
+    const claims = offerable.map((h) => ({ id: h.claim.id, token: h.claim.token ?? '' }));
+    let listKey: string | undefined;
+    try {
+      const redis = handOffs.redis;
+      // A full lock duration for every claim, so a peer has that long to make each one its own.
+      const lost = new Set(
+        await worker.extendJobLocks(
+          claims.map((c) => c.id),
+          claims.map((c) => c.token),
+          lockDurationMs,
+        ),
+      );
+      // A lock already lost is not ours to offer: its move fails as before and BullMQ's stalled
+      // check returns the job to wait.
+      const offer = offerable.filter((h) => !lost.has(h.claim.id));
+      moveBack(offerable.filter((h) => lost.has(h.claim.id)));
+      const offered = await offerClaims(redis, {
+        owner: worker.id,
+        prefix: this.options.prefix ?? 'bull',
+        claims: claims.filter((c) => !lost.has(c.id)),
+        ttlMs: lockDurationMs,
+      });
+      listKey = offered.listKey;
+      if (offered.peers > 0) {
+        await offerSettled(redis, listKey, { peers: offered.peers, maxMs: OFFER_WAIT_MS });
+      }
+      const left = new Set((await withdrawClaims(redis, listKey)).map((c) => c.id));
+      let taken = 0;
+      for (const holding of offer) {
+        if (left.has(holding.claim.id)) {
+          holding.moved?.resolve(holding.moveToWait());
+        } else {
+          taken += 1;
+          holding.moved?.resolve();
+        }
+      }
+      return { taken, peers: offered.peers };
+    } catch (error) {
+      this.logger.warn({ err: error }, 'hand-off to peers failed; the triggers go back to the queue');
+      if (listKey === undefined) {
+        // Nothing was offered: every claim is still only ours.
+        moveBack(offerable);
+        return { taken: 0, peers: 0 };
+      }
+      // Offered: a claim a peer took must not be moved. What cannot be withdrawn now is left to
+      // the lock expiry and the stalled check.
+      const left = await withdrawClaims(handOffs.redis, listKey).catch(() => []);
+      const ids = new Set(left.map((c) => c.id));
+      moveBack(offerable.filter((h) => ids.has(h.claim.id)));
+      for (const holding of offerable) holding.moved?.resolve();
+      return { taken: 0, peers: 0 };
+    }
+  }
+
+  /** Takes claims a closing peer offers on `listKey`, as many as there is room for. */
+  private async adopt(listKey: string): Promise<void> {
+    const worker = this.worker;
+    const handOffs = this.handOffs;
+    if (!worker || !handOffs || this.handingOff) return;
+    const lockDurationMs = this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS;
+    let adopted = 0;
+    const taken = settable<void>();
+    const previous = this.adopting;
+    this.adopting = Promise.all([previous, taken.promise]).then(() => undefined);
+    try {
+      let took = 0;
+      do {
+        took = 0;
+        adopted += await worker.adopt(async (room) => {
+          const claims = await takeClaims(handOffs.redis, listKey, Math.min(room, ADOPT_BATCH));
+          took = claims.length;
+          if (claims.length === 0) return [];
+          // Only the holder of a lock's token can extend it: a claim whose lock ran out is left
+          // to BullMQ's stalled check.
+          const lost = new Set(
+            await worker.extendJobLocks(
+              claims.map((c) => c.id),
+              claims.map((c) => c.token),
+              lockDurationMs,
+            ),
+          );
+          const jobs = await Promise.all(
+            claims
+              .filter((c) => !lost.has(c.id))
+              .map(async (c) => ({
+                job: (await Job.fromId(worker, c.id)) as Job | undefined,
+                token: c.token,
+              })),
+          );
+          return jobs.filter((j): j is { job: Job; token: string } => j.job !== undefined);
+        });
+        // Nothing taken: the offer is empty, this process full or closing.
+      } while (took > 0 && !this.handingOff);
+    } catch (error) {
+      this.logger.warn({ err: error, listKey }, "could not adopt a peer's triggers");
+    } finally {
+      taken.resolve();
+    }
+    // The offering peer stops waiting once every listener is done; a failed note only makes it wait longer.
+    await doneWithOffer(handOffs.redis, listKey, lockDurationMs).catch(() => undefined);
+    if (adopted > 0) this.logger.info({ triggers: adopted }, 'adopted triggers from a closing peer');
   }
 
   private async process(job: Job, token: string | undefined): Promise<TriggerEvent> {
@@ -311,6 +473,7 @@ export class Triggerer {
     const handOff = new ReplaySubject<void>(1);
     const finished = settable<void>();
     const holding: Holding = {
+      claim: { id: triggerId, token },
       lost,
       handOff,
       done: finished.promise,
@@ -361,7 +524,9 @@ export class Triggerer {
     // Claims come in bursts (start-up, an adopted hand-off): claim the whole burst first (each
     // lock is renewed from its claim), then set the watchers up a batch per turn, so that timers
     // (lock renewal) keep running while thousands are set up.
+    // The same for an offer adopted from a closing peer.
     await this.worker?.burstClaimed();
+    await this.adopting;
     await this.pacer.turn();
     if (this.handingOff) {
       // Closing began before this claim was set up: nothing to stop, hand it back as it is.

@@ -39,11 +39,17 @@ export class TriggererMetrics {
   private readonly pollDuration: Histogram<'endpoint'>;
   private readonly eventLatency: Histogram;
   private watchers: () => Record<string, number> = () => ({});
+  private held: () => number = () => this.running;
 
   constructor(options: TriggererMetricsOptions = {}) {
     this.capacity = options.capacity ?? 0;
     const registers = [this.registry];
     this.gauge('triggers_running', 'Triggers this process is watching now.', () => this.running);
+    this.gauge(
+      'triggers_held',
+      'Triggers this process holds: claimed or adopted, watched or still being set up.',
+      () => this.held(),
+    );
     this.gauge('capacity', 'Triggers this process may watch at once.', () => this.capacity);
     this.gauge('capacity_left', 'Triggers this process may still claim (capacity minus running).', () =>
       Math.max(0, this.capacity - this.running),
@@ -121,6 +127,11 @@ export class TriggererMetrics {
     });
   }
 
+  /** Triggers whose watcher is running now (the `triggers_running` gauge). */
+  get watching(): number {
+    return this.running;
+  }
+
   /** The Content-Type of {@link render}'s text. */
   get contentType(): string {
     return this.registry.contentType;
@@ -170,6 +181,11 @@ export class TriggererMetrics {
   observePoll(endpoint: string, outcome: PollOutcome, durationMs: number): void {
     this.polls.inc({ endpoint, outcome });
     this.pollDuration.observe({ endpoint }, Math.max(0, durationMs) / 1000);
+  }
+
+  /** Reads the triggers held at each scrape (the daemon's claims). */
+  watchHeld(source: () => number): void {
+    this.held = source;
   }
 
   /** Reads watchers per endpoint at each scrape (e.g. from SharedPollers.stats()). */

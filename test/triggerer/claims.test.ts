@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Queue, type Job } from 'bullmq';
+import { Job, Queue, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ClaimingWorker, type ClaimingWorkerOptions } from '../../src/triggerer/claims.js';
 import { redisOptions } from '../../src/triggerer/redis.js';
@@ -190,6 +190,57 @@ describe('ClaimingWorker (real Redis)', () => {
     assert.equal(Object.keys(tokens).length, 6000);
     assert.deepEqual(await lockTokens(queue, 6000), tokens);
     assert.equal(await queue.getWaitingCount(), 0);
+  });
+
+  test('adopt starts jobs claimed elsewhere under their tokens, within the room its concurrency leaves', async () => {
+    const name = 'adopt';
+    const queue = new Queue(name, { connection: redisOptions(redis.url) });
+    // Claimed by hand (BullMQ's manual processing): active, each under a lock token of its own.
+    const elsewhere = new Worker(name, null, { connection: redisOptions(redis.url) });
+    const processed: number[] = [];
+    const worker: ClaimingWorker<{ n: number }, number> = new ClaimingWorker(
+      name,
+      async (job) => {
+        processed.push(job.data.n);
+        return job.data.n * 2;
+      },
+      { connection: redisOptions(redis.url), concurrency: 4 },
+    );
+    closers.push(
+      () => queue.close(),
+      () => elsewhere.close(),
+      () => worker.close(),
+    );
+    await queue.addBulk(jobs(6));
+    const claims: { id: string; token: string }[] = [];
+    for (let i = 0; i < 6; i++) {
+      const job = await elsewhere.getNextJob(`hand-${i}`);
+      assert.ok(job?.id);
+      claims.push({ id: job.id, token: `hand-${i}` });
+    }
+    const rooms: number[] = [];
+    const started = await worker.adopt(async (room) => {
+      rooms.push(room);
+      const taken = claims.splice(0, room);
+      return Promise.all(
+        taken.map(async (c) => ({
+          job: (await Job.fromId(worker, c.id)) as Job<{ n: number }>,
+          token: c.token,
+        })),
+      );
+    });
+    assert.deepEqual(rooms, [4]);
+    assert.equal(started, 4);
+    // Completing needs the lock's token: each adopted job completed under the token it came with.
+    await waitUntil(async () => ((await queue.getCompletedCount()) === 4 ? true : undefined), {
+      what: '4 adopted jobs completed',
+    });
+    const done = await queue.getCompleted();
+    assert.deepEqual(
+      done.map((j) => j.returnvalue).sort((a, b) => a - b),
+      processed.map((n) => n * 2).sort((a, b) => a - b),
+    );
+    assert.equal(await queue.getActiveCount(), 2);
   });
 
   test('refuses what its loop does not do: rate limits and pause', async () => {

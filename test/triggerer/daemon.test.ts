@@ -250,6 +250,99 @@ describe('Triggerer hand-off on close (real Redis)', () => {
     }
   });
 
+  /** A triggerer on `prefix` that logs into `lines`. */
+  async function startOn(prefix: string, capacity: number, lines: string[] = []): Promise<Triggerer> {
+    const triggerer = new Triggerer({
+      connection: redisOptions(redis.url),
+      registry,
+      endpoints: await ConnectionResolver.create({ env: {} }),
+      prefix,
+      capacity,
+      logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+    });
+    await triggerer.start();
+    return triggerer;
+  }
+
+  test('closing gives each claim to a listening peer with its lock: no trip through the queue', async () => {
+    const prefix = 'transfer';
+    const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url), prefix });
+    const raw = new Redis(redis.url);
+    const ids = Array.from({ length: 20 }, (_, i) => `moved-${i}`);
+    const lines: string[] = [];
+    const first = await startOn(prefix, 50, lines);
+    let second: Triggerer | undefined;
+    try {
+      await Promise.all(
+        ids.map((id) => defer({ classpath: 'test.Never' }, { connection: redis.url, id, prefix })),
+      );
+      await waitUntil(() => (first.metrics.watching === ids.length ? true : undefined), {
+        what: '20 watched',
+      });
+      const lockKeys = ids.map((id) => `${prefix}:${TRIGGERS_QUEUE}:${id}:lock`);
+      const tokens = await raw.mget(lockKeys);
+      second = await startOn(prefix, 50);
+      await first.close();
+      await waitUntil(() => (second?.metrics.watching === ids.length ? true : undefined), {
+        what: 'the peer watching all 20',
+      });
+      // Every claim went over as it was: same lock token (a claim through the queue gets a new one).
+      assert.deepEqual(await raw.mget(lockKeys), tokens);
+      assert.deepEqual(await queue.getJobCounts('active', 'wait', 'completed', 'failed'), {
+        active: ids.length,
+        wait: 0,
+        completed: 0,
+        failed: 0,
+      });
+      const summary = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.triggers === 20);
+      assert.equal(summary?.toPeers, 20);
+      assert.equal(summary?.peers, 1);
+    } finally {
+      raw.disconnect();
+      await first.close();
+      await second?.close();
+      await queue.close();
+    }
+  });
+
+  test('a peer without room for every claim takes what fits; the rest goes back to wait', async () => {
+    const prefix = 'full-peer';
+    const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url), prefix });
+    const ids = Array.from({ length: 10 }, (_, i) => `fits-${i}`);
+    const lines: string[] = [];
+    const first = await startOn(prefix, 50, lines);
+    let second: Triggerer | undefined;
+    try {
+      await Promise.all(
+        ids.map((id) => defer({ classpath: 'test.Never' }, { connection: redis.url, id, prefix })),
+      );
+      await waitUntil(() => (first.metrics.watching === ids.length ? true : undefined), {
+        what: '10 watched',
+      });
+      second = await startOn(prefix, 4);
+      await first.close();
+      const summary = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.triggers === 10);
+      // The peer keeps room for its own claim in flight, so it takes 3 or 4; none is lost or doubled.
+      const toPeer = Number(summary?.toPeers);
+      assert.ok(toPeer >= 3 && toPeer <= 4, `the peer took ${toPeer}`);
+      await waitUntil(() => (second?.running === 4 ? true : undefined), { what: 'the peer full' });
+      assert.deepEqual(await queue.getJobCounts('active', 'wait', 'completed', 'failed'), {
+        active: 4,
+        wait: 6,
+        completed: 0,
+        failed: 0,
+      });
+    } finally {
+      await first.close();
+      await second?.close();
+      await queue.close();
+    }
+  });
+
   test('closing in the middle of a burst of claims hands every one back, none lost or fired', async () => {
     const endpoints = await ConnectionResolver.create({ env: {} });
     const prefix = 'burst';

@@ -93,14 +93,14 @@ describe('two triggerer processes holding 100 triggers', () => {
     }
   }
 
-  test('SIGTERM hands every trigger back at once (no onCancel): the other process adopts them', async (t) => {
+  test('SIGTERM hands every trigger over at once (no onCancel): the other process adopts them', async (t) => {
     // Each scenario stops its own triggerers, so one that fails leaves the next one a clean queue.
     t.after(() => Promise.all(procs.map((p) => p.stop())));
     const first = await startTriggerer(redis.url, configPath, ['--capacity', '50']);
     procs.push(first);
     const counter = await deferAll('term', 'term');
     await waitUntil(() => activeIs(50), { timeoutMs: 10_000, what: 'the first triggerer full (50)' });
-    const second = await startTriggerer(redis.url, configPath, ['--capacity', '100']);
+    const second = await startTriggerer(redis.url, configPath, ['--capacity', '150']);
     procs.push(second);
     await waitUntil(() => activeIs(N), { timeoutMs: 10_000, what: `${N} triggers held by two processes` });
 
@@ -112,7 +112,7 @@ describe('two triggerer processes holding 100 triggers', () => {
     assert.equal(first.child.exitCode, 0, first.output());
     assert.match(
       first.output(),
-      /"triggers":50,"ms":\d+,"msg":"handed the active triggers back to the queue"/,
+      /"triggers":50,"toPeers":50,"peers":1,"ms":\d+,"msg":"handed the active triggers back to the queue"/,
     );
     await waitUntil(() => activeIs(N), { timeoutMs: 10_000, what: 'the other triggerer to adopt all' });
     // Hand-off is not cancellation: the watched program is untouched and nothing resumed.

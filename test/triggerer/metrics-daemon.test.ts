@@ -111,6 +111,7 @@ describe('triggerer observability wired into the daemon (real Redis)', () => {
     );
     assert.equal(sample(text, 'supervisor_triggerer_endpoint_watchers{endpoint="box-1"}'), 1);
     assert.equal(sample(text, 'supervisor_triggerer_triggers_running'), 1);
+    assert.equal(sample(text, 'supervisor_triggerer_triggers_held'), 1);
     // The next beat carries the new load.
     await waitUntil(
       async () => {
@@ -148,5 +149,6 @@ describe('triggerer observability wired into the daemon (real Redis)', () => {
     const text = await triggerer.metrics.render();
     assert.equal(sample(text, 'supervisor_triggerer_triggers_handed_off_total'), 1);
     assert.equal(sample(text, 'supervisor_triggerer_triggers_running'), 0);
+    assert.equal(sample(text, 'supervisor_triggerer_triggers_held'), 0);
   });
 });
