@@ -9,7 +9,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
-import { ReplaySubject, type Observable } from 'rxjs';
 import { z } from 'zod';
 
 /** How long a cancel marker lives: as long as BullMQ keeps a failed trigger job. */
@@ -37,9 +36,33 @@ export const CancelRequestSchema = z.object({
 });
 export type CancelRequest = z.output<typeof CancelRequestSchema>;
 
+/** The cancel requests heard for one trigger held here. */
+export class CancelListener {
+  /** The latest request heard, if any (kept until a callback is set, and after). */
+  latest: CancelRequest | undefined;
+  private callback: ((request: CancelRequest) => void) | undefined;
+
+  /** Calls `callback` with every request heard from now on, and at once with the latest one. */
+  onRequest(callback: (request: CancelRequest) => void): void {
+    this.callback = callback;
+    if (this.latest) callback(this.latest);
+  }
+
+  /** A request for this trigger was heard. */
+  hear(request: CancelRequest): void {
+    this.latest = request;
+    this.callback?.(request);
+  }
+
+  /** No more calls. */
+  clear(): void {
+    this.callback = undefined;
+  }
+}
+
 /** The triggerer's side: listens on the channel and reads markers. */
 export class CancelSignals {
-  private readonly listening = new Map<string, ReplaySubject<CancelRequest>>();
+  private readonly listening = new Map<string, CancelListener>();
   private subscriber: Redis | undefined;
   private reader: Redis | undefined;
 
@@ -61,21 +84,21 @@ export class CancelSignals {
   }
 
   /**
-   * Cancel requests for a trigger this process holds; replayed, so one that arrives before the
-   * watcher subscribes is kept. Call {@link release} when the trigger is done here.
+   * Cancel requests for a trigger this process holds; the latest is kept, so one that arrives
+   * before the watcher is set up is not lost. Call {@link release} when the trigger is done here.
    */
-  watch(triggerId: string): Observable<CancelRequest> {
-    let subject = this.listening.get(triggerId);
-    if (!subject) {
-      subject = new ReplaySubject<CancelRequest>(1);
-      this.listening.set(triggerId, subject);
+  listen(triggerId: string): CancelListener {
+    let listener = this.listening.get(triggerId);
+    if (!listener) {
+      listener = new CancelListener();
+      this.listening.set(triggerId, listener);
     }
-    return subject.asObservable();
+    return listener;
   }
 
   /** Stops listening for a trigger. */
   release(triggerId: string): void {
-    this.listening.get(triggerId)?.complete();
+    this.listening.get(triggerId)?.clear();
     this.listening.delete(triggerId);
   }
 
@@ -89,7 +112,7 @@ export class CancelSignals {
 
   /** Closes both connections. */
   async close(): Promise<void> {
-    for (const subject of this.listening.values()) subject.complete();
+    for (const listener of this.listening.values()) listener.clear();
     this.listening.clear();
     await Promise.all([this.subscriber?.quit().catch(() => {}), this.reader?.quit().catch(() => {})]);
   }
@@ -100,7 +123,7 @@ export class CancelSignals {
       this.logger.warn('ignoring a malformed cancel message');
       return;
     }
-    this.listening.get(request.triggerId)?.next(request);
+    this.listening.get(request.triggerId)?.hear(request);
   }
 
   private async recheck(): Promise<void> {
@@ -111,7 +134,7 @@ export class CancelSignals {
       // The job timestamp is checked where the request is consumed (the daemon knows its job).
       texts.forEach((text) => {
         const request = parseRequest(text);
-        if (request) this.listening.get(request.triggerId)?.next(request);
+        if (request) this.listening.get(request.triggerId)?.hear(request);
       });
     } catch (error) {
       this.logger.warn({ err: error }, 'could not re-read cancel markers');

@@ -8,29 +8,13 @@
  */
 import { Job, UnrecoverableError, WaitingError, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
-import {
-  catchError,
-  concatMap,
-  defer as deferObservable,
-  from,
-  NEVER,
-  firstValueFrom,
-  map,
-  merge,
-  of,
-  ReplaySubject,
-  type Subject,
-  filter,
-  take,
-  timer,
-  type Observable,
-} from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
 import { TRIGGER_STATUSES, TRIGGERS_QUEUE, type TriggerEvent, type TriggerOutcome } from '../record.js';
 import type { SupervisorClient } from '../supervisor/client.js';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
 import type { ProcessInfo } from '../supervisor/states.js';
 import type { TriggerContext, TriggerDefinition } from './definition.js';
-import { CancelSignals, type CancelRequest } from './cancel.js';
+import { CancelSignals, type CancelListener, type CancelRequest } from './cancel.js';
 import { ClaimingWorker } from './claims.js';
 import { doneWithOffer, HandOffs, offerClaims, offerSettled, takeClaims, withdrawClaims } from './handoff.js';
 import { acceptTrigger, InvalidTriggerRecord, type TriggerLookup } from './intake.js';
@@ -45,6 +29,8 @@ import {
 } from './options.js';
 import { Pacer } from './pacer.js';
 import { SharedPollers } from './pollers.js';
+import { Latch } from './latch.js';
+import { atTime } from './operators/at-time.js';
 import { settable, type Settable } from './settable.js';
 
 /** What a trigger's context needs from the pollers (SharedPollers in production). */
@@ -121,10 +107,12 @@ const LOCK_LOST: unique symbol = Symbol('lock-lost');
 interface Holding {
   /** The job id and the lock token it is held under (what a hand-off offers a peer). */
   readonly claim: { id: string; token: string | undefined };
-  /** Emits when the claim's lock is gone (renewal failed, or BullMQ handed the job out again). */
-  readonly lost: Subject<void>;
-  /** Emits when this process hands the trigger back to the queue (close). */
-  readonly handOff: Subject<void>;
+  /**
+   * Stops the watcher, remembered for a watcher not set up yet; the first reason wins. LOCK_LOST:
+   * the claim's lock is gone (renewal failed, or BullMQ handed the job out again). HANDED_OFF: this
+   * process hands the trigger off (close).
+   */
+  readonly stop: Latch<typeof HANDED_OFF | typeof LOCK_LOST>;
   /** Resolves when the claim's processor has returned. */
   readonly done: Promise<void>;
   /** Resolves when the watcher has stopped: true for a hand-off, false when it ended otherwise. */
@@ -244,7 +232,7 @@ export class Triggerer {
     // BullMQ's stalled check returns it to wait (here or in another triggerer). A trigger already
     // handed back to wait has no lock to renew any more: nothing to do for it.
     this.worker.on('lockRenewalFailed', (ids) => {
-      for (const id of ids) this.active.get(id)?.lost.next();
+      for (const id of ids) this.active.get(id)?.stop.fire(LOCK_LOST);
     });
     this.worker.on('failed', (job, error) => {
       if (job && !(error instanceof WaitingError)) {
@@ -307,7 +295,7 @@ export class Triggerer {
         // The watchers stop in any order; the moves are issued in this one.
         const holdings = [...this.active.values()].reverse();
         for (const holding of holdings) holding.moved = settable();
-        for (const holding of holdings) holding.handOff.next();
+        for (const holding of holdings) holding.stop.fire(HANDED_OFF);
         const stopped: Holding[] = [];
         for (const holding of holdings) if (await holding.stopped.promise) stopped.push(holding);
         const { taken, peers } = await this.giveBack(worker, stopped);
@@ -465,27 +453,24 @@ export class Triggerer {
     if (previous) {
       // BullMQ handed out a job this process still watches: the earlier claim lost its lock (a
       // stalled check returned it to wait before the renewal failure was seen). End that one first.
-      previous.lost.next();
+      previous.stop.fire(LOCK_LOST);
       await previous.done;
     }
-    // Replayed: a loss or a hand-off seen before the watcher subscribes still ends it.
-    const lost = new ReplaySubject<void>(1);
-    const handOff = new ReplaySubject<void>(1);
     const finished = settable<void>();
     const holding: Holding = {
       claim: { id: triggerId, token },
-      lost,
-      handOff,
+      // Remembered: a loss or a hand-off seen before the watcher is set up still ends it.
+      stop: new Latch(),
       done: finished.promise,
       stopped: settable(),
       moveToWait: async () => void (await job.moveToWait(token)),
     };
     this.active.set(triggerId, holding);
     // Closing began while this claim waited for a superseded one to end.
-    if (this.handingOff) handOff.next();
+    if (this.handingOff) holding.stop.fire(HANDED_OFF);
     // The earlier claim's processor untracks this job id in BullMQ's lock manager when it ends, so
     // a superseding claim renews its own lock.
-    const renewal = previous && token !== undefined ? this.renewLock(job, token, lost) : undefined;
+    const renewal = previous && token !== undefined ? this.renewLock(job, token, holding.stop) : undefined;
     try {
       return await this.watch(job, token, holding);
     } finally {
@@ -505,12 +490,12 @@ export class Triggerer {
   }
 
   /** Keeps a claim's lock alive by itself (see `process`); a failed renewal means the lock is lost. */
-  private renewLock(job: Job, token: string, lost: Subject<void>): NodeJS.Timeout {
+  private renewLock(job: Job, token: string, stop: Holding['stop']): NodeJS.Timeout {
     const lockDurationMs = this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS;
     return setInterval(() => {
       job.extendLock(token, lockDurationMs).then(
-        (ok) => ok || lost.next(),
-        () => lost.next(),
+        (ok) => ok || stop.fire(LOCK_LOST),
+        () => stop.fire(LOCK_LOST),
       );
     }, lockDurationMs / 2);
   }
@@ -518,8 +503,7 @@ export class Triggerer {
   private async watch(job: Job, token: string | undefined, holding: Holding): Promise<TriggerEvent> {
     const triggerId = job.id ?? '';
     // Listen before reading the marker, so a cancel published in between is heard, not lost.
-    const cancelRequests =
-      this.cancels?.watch(triggerId).pipe(filter((r) => r.jobTimestamp === job.timestamp)) ?? NEVER;
+    const cancelRequests = this.cancels?.listen(triggerId);
     const marked = await this.readMarker(triggerId, job.timestamp);
     // Claims come in bursts (start-up, an adopted hand-off): claim the whole burst first (each
     // lock is renewed from its claim), then set the watchers up a batch per turn, so that timers
@@ -575,34 +559,24 @@ export class Triggerer {
       return event(timeoutOutcome(record.deadline ?? ''));
     }
     const ctx = this.context(triggerId, deadline, log, job.timestamp);
-    const watcher: Observable<TriggerOutcome | typeof HANDED_OFF | typeof LOCK_LOST> = merge(
-      deferObservable(() => definition.run(kwargs, ctx)).pipe(
-        take(1),
-        map(checkOutcome),
-        catchError((error: unknown) => of(failedOutcome(error))),
-      ),
-      deadline === undefined
-        ? []
-        : timer(Math.max(0, deadline - this.now())).pipe(map(() => timeoutOutcome(record.deadline ?? ''))),
-      holding.handOff.pipe(map((): typeof HANDED_OFF => HANDED_OFF)),
-      cancelRequests.pipe(map((cancel): CancelSignal => ({ cancel }))),
-      holding.lost.pipe(map((): typeof LOCK_LOST => LOCK_LOST)),
-    ).pipe(
-      take(1),
-      // The first of event, deadline, hand-off and cancel wins; a cancel then runs onCancel.
-      concatMap((first) =>
-        isCancelSignal(first)
-          ? from(this.cancelOutcome(first.cancel, definition, kwargs, ctx, log))
-          : of(first),
-      ),
-    );
+    const first = firstOutcome({
+      run: () => definition.run(kwargs, ctx),
+      ...(deadline !== undefined && {
+        deadline: { at: deadline, now: this.now, deadline: record.deadline ?? '' },
+      }),
+      stop: holding.stop,
+      cancels: cancelRequests,
+      jobTimestamp: job.timestamp,
+    });
     this.metrics.triggerStarted();
     log.debug('watching');
     let outcome: TriggerOutcome | typeof HANDED_OFF | typeof LOCK_LOST | undefined;
     try {
-      outcome = await firstValueFrom(watcher, {
-        defaultValue: { status: 'failed', payload: { error: 'trigger completed without an event' } },
-      });
+      // The first of event, deadline, hand-off, lost lock and cancel wins; a cancel runs onCancel.
+      const winner = await first;
+      outcome = isCancelSignal(winner)
+        ? await this.cancelOutcome(winner.cancel, definition, kwargs, ctx, log)
+        : winner;
     } finally {
       this.cancels?.release(triggerId);
       if (outcome === HANDED_OFF) this.metrics.triggerHandedOff();
@@ -688,6 +662,70 @@ export class Triggerer {
       enqueuedAt,
     };
   }
+}
+
+/** What {@link firstOutcome} races. */
+interface Race {
+  /** The definition's watcher (called once; a throw is a failed outcome). */
+  run: () => Observable<TriggerOutcome>;
+  deadline?: { at: number; now: () => number; deadline: string };
+  stop: Holding['stop'];
+  cancels: CancelListener | undefined;
+  /** Cancel requests for another job with this id are not for this one. */
+  jobTimestamp: number;
+}
+
+/**
+ * The first of: the definition's first outcome (a watcher error, or something that is not an
+ * outcome, is `failed`; completing without one too), the deadline, a stop (hand-off, lost lock) and
+ * a cancel. Plain callbacks rather than an RxJS merge: one set per trigger, thousands at once.
+ */
+function firstOutcome(
+  race: Race,
+): Promise<TriggerOutcome | typeof HANDED_OFF | typeof LOCK_LOST | CancelSignal> {
+  return new Promise((resolve) => {
+    let done = false;
+    let subscription: Subscription | undefined;
+    let deadline: Subscription | undefined;
+    const finish = (winner: TriggerOutcome | typeof HANDED_OFF | typeof LOCK_LOST | CancelSignal) => {
+      if (done) return;
+      done = true;
+      race.stop.clear();
+      race.cancels?.clear();
+      deadline?.unsubscribe();
+      subscription?.unsubscribe();
+      resolve(winner);
+    };
+    race.stop.listen(finish);
+    race.cancels?.onRequest((cancel) => {
+      if (cancel.jobTimestamp === race.jobTimestamp) finish({ cancel });
+    });
+    if (race.deadline && !done) {
+      const { at, now, deadline: text } = race.deadline;
+      deadline = atTime(at, now).subscribe(() => finish(timeoutOutcome(text)));
+    }
+    if (done) return;
+    try {
+      subscription = race.run().subscribe({
+        next: (value) => {
+          let outcome: TriggerOutcome;
+          try {
+            outcome = checkOutcome(value);
+          } catch (error) {
+            outcome = failedOutcome(error);
+          }
+          finish(outcome);
+        },
+        error: (error: unknown) => finish(failedOutcome(error)),
+        complete: () =>
+          finish({ status: 'failed', payload: { error: 'trigger completed without an event' } }),
+      });
+    } catch (error) {
+      finish(failedOutcome(error));
+    }
+    // It may have finished while subscribing (a synchronous outcome): then it is unsubscribed here.
+    if (done) subscription?.unsubscribe();
+  });
 }
 
 function stripUndefined<T extends object>(value: T | undefined): Partial<T> {

@@ -145,6 +145,19 @@ describe('Triggerer (real Redis)', () => {
     assert.equal(event.status, 'timeout');
   });
 
+  test("a deadline beyond setTimeout's 24.8-day limit does not fire early", async () => {
+    // A single timer of more than 2^31-1 ms fires after 1 ms in Node.js.
+    await defer({ classpath: 'test.Never' }, { connection: redis.url, id: 'far-1', timeout: '30d' });
+    await waitUntil(async () => ((await queue.getJobState('far-1')) === 'active' ? true : undefined));
+    // A trigger deferred after it fires 200 ms later; by then an early timeout would have fired.
+    await defer(
+      { classpath: 'test.Fire', kwargs: { after_ms: 200 } },
+      { connection: redis.url, id: 'near-1' },
+    );
+    assert.equal((await waitFor('near-1', { connection: redis.url, timeoutMs: 5000 })).status, 'fired');
+    assert.equal(await queue.getJobState('far-1'), 'active');
+  });
+
   test('a trigger adopted after its deadline fires timeout at once, keeping the original deadline', async () => {
     const deadline = new Date(Date.now() - 60_000).toISOString();
     await queue.add('late', { v: 1, classpath: 'test.Never', kwargs: {}, deadline }, { jobId: 'late-1' });
