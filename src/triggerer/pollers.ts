@@ -2,7 +2,7 @@
  * Shared pollers: every watcher of one supervisord endpoint (at one interval) shares one
  * `getAllProcessInfo` poll, started by the first subscriber and stopped when the last one leaves.
  */
-import { defer, merge, ReplaySubject, share, Subject, tap, type Observable } from 'rxjs';
+import { Observable, ReplaySubject, share, tap, type Subscriber } from 'rxjs';
 import type { Logger } from 'pino';
 import { SupervisorClient } from '../supervisor/client.js';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
@@ -71,7 +71,9 @@ export class SharedPollers {
   private readonly clients = new Map<string, SupervisorClient>();
   private readonly polls = new Map<string, Observable<PollResult<ProcessInfo[]>>>();
   private readonly counters = new Map<string, EndpointPollStats>();
-  private readonly closed = new Subject<never>();
+  /** Every subscriber of processInfo now, ended by close(). */
+  private readonly live = new Set<Subscriber<ProcessInfo[]>>();
+  private isClosed = false;
   private readonly defaultIntervalMs: number;
   private readonly defaultBudgetMs: number;
 
@@ -87,15 +89,22 @@ export class SharedPollers {
   processInfo(endpoint: string, options: ProcessInfoOptions = {}): Observable<ProcessInfo[]> {
     const intervalMs = options.intervalMs ?? this.defaultIntervalMs;
     const budgetMs = options.unreachableBudgetMs ?? this.defaultBudgetMs;
-    return defer(() => {
+    const budget = failAfterBudget<ProcessInfo[]>(budgetMs, {
+      isFatal: (error) => error instanceof AuthenticationError,
+    });
+    // Written out (one per watcher, thousands at once): the subscriber is counted and kept in
+    // `live`, where close() finds it, instead of a merge with a closing Subject per watcher.
+    return new Observable<ProcessInfo[]>((subscriber) => {
+      if (this.isClosed) throw new PollersClosedError();
       this.client(endpoint); // an unknown endpoint name errors now, not after the budget
       const stats = this.statsOf(endpoint);
-      return merge(
-        this.closed,
-        this.sharedPoll(endpoint, intervalMs).pipe(
-          failAfterBudget(budgetMs, { isFatal: (error) => error instanceof AuthenticationError }),
-        ),
-      ).pipe(countSubscribers((delta) => (stats.subscribers += delta)));
+      stats.subscribers += 1;
+      this.live.add(subscriber);
+      budget(this.sharedPoll(endpoint, intervalMs)).subscribe(subscriber);
+      return () => {
+        this.live.delete(subscriber);
+        stats.subscribers -= 1;
+      };
     });
   }
 
@@ -117,7 +126,10 @@ export class SharedPollers {
 
   /** Ends every stream with {@link PollersClosedError} and closes the clients. */
   async close(): Promise<void> {
-    this.closed.error(new PollersClosedError());
+    this.isClosed = true;
+    const live = [...this.live];
+    this.live.clear();
+    for (const subscriber of live) subscriber.error(new PollersClosedError());
     const clients = [...this.clients.values()];
     this.clients.clear();
     await Promise.allSettled(clients.map((client) => client.close()));

@@ -1,4 +1,4 @@
-import { defer, finalize, type MonoTypeOperatorFunction } from 'rxjs';
+import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
 
 /**
  * Calls `onChange(+1)` when a subscriber subscribes and `onChange(-1)` when it leaves (unsubscribe,
@@ -8,8 +8,11 @@ import { defer, finalize, type MonoTypeOperatorFunction } from 'rxjs';
  */
 export function countSubscribers<T>(onChange: (delta: 1 | -1) => void): MonoTypeOperatorFunction<T> {
   return (source) =>
-    defer(() => {
+    new Observable<T>((subscriber) => {
       onChange(1);
-      return source.pipe(finalize(() => onChange(-1)));
+      // The source's teardown joins the subscriber's; this one runs once, on unsubscribe, error or
+      // completion (each ends the subscriber).
+      source.subscribe(subscriber);
+      return () => onChange(-1);
     });
 }

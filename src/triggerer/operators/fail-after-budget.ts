@@ -1,13 +1,4 @@
-import {
-  asyncScheduler,
-  defer,
-  mergeMap,
-  of,
-  switchMap,
-  throwError,
-  timer,
-  type OperatorFunction,
-} from 'rxjs';
+import { asyncScheduler, Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import type { PollResult } from './poll-every.js';
 
 /** Options for {@link failAfterBudget}. */
@@ -32,17 +23,38 @@ export function failAfterBudget<T>(
   { isFatal = () => false }: FailAfterBudgetOptions = {},
 ): OperatorFunction<PollResult<T>, T> {
   if (!(budgetMs >= 0)) throw new RangeError(`unreachable budget must be >= 0 ms (got ${budgetMs})`);
+  // Written out rather than piped from defer/switchMap: one of these runs per watcher (thousands
+  // per triggerer), and operators allocate a subscriber chain per subscription and per value.
   return (source) =>
-    defer(() => {
+    new Observable<T>((subscriber) => {
       const subscribedAt = asyncScheduler.now();
-      return source.pipe(
-        switchMap((result) => {
-          if (result.ok) return of(result.value);
-          const fail = throwError(() => result.error);
-          if (isFatal(result.error)) return fail;
+      /** The failure due when the budget runs out, cancelled by the next result. */
+      let due: Subscription | undefined;
+      const upstream = source.subscribe({
+        next: (result) => {
+          due?.unsubscribe();
+          due = undefined;
+          if (result.ok) {
+            subscriber.next(result.value);
+            return;
+          }
+          if (isFatal(result.error)) {
+            subscriber.error(result.error);
+            return;
+          }
           const remaining = Math.max(result.failingSince, subscribedAt) + budgetMs - asyncScheduler.now();
-          return remaining <= 0 ? fail : timer(remaining).pipe(mergeMap(() => fail));
-        }),
-      );
+          if (remaining <= 0) subscriber.error(result.error);
+          else due = asyncScheduler.schedule(() => subscriber.error(result.error), remaining);
+        },
+        error: (error: unknown) => subscriber.error(error),
+        // A failure already due still comes (as switchMap would wait for its inner timer).
+        complete: () => {
+          if (!due) subscriber.complete();
+        },
+      });
+      return () => {
+        due?.unsubscribe();
+        upstream.unsubscribe();
+      };
     });
 }
