@@ -3,8 +3,9 @@
  * burst several jobs at a time and renews each lock from its claim) whose processor turns each
  * claimed record into an RxJS watcher and completes the job with the watcher's first outcome, as a
  * TriggerEvent. The processor only awaits that first value, so one process holds `capacity`
- * triggers at once without blocking. The job lock is the lease: a crashed triggerer's triggers go
- * back to wait through BullMQ's stalled check and another triggerer adopts them.
+ * triggers at once without blocking. The job lock is the lease: on close a triggerer hands its
+ * claims, locks and all, to its running peers (handoff.ts); a crashed triggerer's triggers go back
+ * to wait through BullMQ's stalled check and another triggerer claims them.
  */
 import { Job, UnrecoverableError, WaitingError, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
@@ -98,7 +99,7 @@ const ADOPT_BATCH = 500;
  */
 const OFFER_WAIT_MS = 10_000;
 
-/** The sentinel a watcher yields when its trigger is handed back to the queue. */
+/** The sentinel a watcher yields when its trigger is handed off (to a peer or back to the queue). */
 const HANDED_OFF: unique symbol = Symbol('handed-off');
 /** The sentinel a watcher yields when this process no longer holds its job's lock. */
 const LOCK_LOST: unique symbol = Symbol('lock-lost');
@@ -298,12 +299,13 @@ export class Triggerer {
         for (const holding of holdings) holding.stop.fire(HANDED_OFF);
         const stopped: Holding[] = [];
         for (const holding of holdings) if (await holding.stopped.promise) stopped.push(holding);
+        const stoppedMs = Math.round(performance.now() - startedAt);
         const { taken, peers } = await this.giveBack(worker, stopped);
         await closed;
         if (holdings.length > 0) {
           const ms = Math.round(performance.now() - startedAt);
           this.logger.info(
-            { triggers: holdings.length, toPeers: taken, peers, ms },
+            { triggers: holdings.length, toPeers: taken, peers, stoppedMs, ms },
             'handed the active triggers back to the queue',
           );
         }
@@ -481,11 +483,14 @@ export class Triggerer {
     }
   }
 
-  /** Puts a claim back to wait, in `close`'s order when `close` saw it; never resolves. */
+  /**
+   * Ends a handed-off claim once `close` settled it (given to a peer, or moved back to wait in
+   * close's order); moves it back itself when close never saw it. Never resolves.
+   */
   private async handBack(holding: Holding, log: Logger): Promise<never> {
     holding.stopped.resolve(true);
     await (holding.moved ? holding.moved.promise : holding.moveToWait());
-    log.debug('handed back to the queue');
+    log.debug('handed off');
     throw new WaitingError();
   }
 
@@ -505,10 +510,9 @@ export class Triggerer {
     // Listen before reading the marker, so a cancel published in between is heard, not lost.
     const cancelRequests = this.cancels?.listen(triggerId);
     const marked = await this.readMarker(triggerId, job.timestamp);
-    // Claims come in bursts (start-up, an adopted hand-off): claim the whole burst first (each
-    // lock is renewed from its claim), then set the watchers up a batch per turn, so that timers
-    // (lock renewal) keep running while thousands are set up.
-    // The same for an offer adopted from a closing peer.
+    // Claims come in bursts (start-up, a peer's hand-off): take the whole burst first (each lock
+    // is renewed from its claim), then set the watchers up a batch per turn, so that timers (lock
+    // renewal) keep running while thousands are set up.
     await this.worker?.burstClaimed();
     await this.adopting;
     await this.pacer.turn();

@@ -112,7 +112,7 @@ describe('two triggerer processes holding 100 triggers', () => {
     assert.equal(first.child.exitCode, 0, first.output());
     assert.match(
       first.output(),
-      /"triggers":50,"toPeers":50,"peers":1,"ms":\d+,"msg":"handed the active triggers back to the queue"/,
+      /"triggers":50,"toPeers":50,"peers":1,"stoppedMs":\d+,"ms":\d+,"msg":"handed the active triggers back to the queue"/,
     );
     await waitUntil(() => activeIs(N), { timeoutMs: 10_000, what: 'the other triggerer to adopt all' });
     // Hand-off is not cancellation: the watched program is untouched and nothing resumed.

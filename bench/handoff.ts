@@ -1,0 +1,104 @@
+/**
+ * One hand-off, nothing else: K real supervisords (50 programs each), a private redis-server, N
+ * `ProgramStateTrigger` records, two triggerer processes (the compiled CLI, capacity N each). The
+ * first claims and watches all N, the second starts, the first gets SIGTERM; prints how long until
+ * the second holds all N (`triggers_held`) and watches all N (`triggers_running`), and the hand-off
+ * lines both log. Repeats RUNS times with fresh processes.
+ * Run: node --import tsx bench/handoff.ts   (N=10000 K=1 RUNS=3 by default)
+ */
+import { Queue } from 'bullmq';
+import { buildRecord } from '../src/client/defer.js';
+import { TRIGGERS_QUEUE } from '../src/record.js';
+import { redisOptions } from '../src/triggerer/redis.js';
+import { waitUntil } from '../test/fixtures/processes.js';
+import { startRedis } from '../test/fixtures/redis.js';
+import { tempDir } from '../test/fixtures/tmp.js';
+import { programNames, startFleet } from './scale-fleet.js';
+import { startTriggerer, type TriggererProcess } from './scale-triggerer.js';
+import { machine } from './stats.js';
+
+const n = Number(process.env.N ?? 10_000);
+const k = Number(process.env.K ?? 1);
+const runs = Number(process.env.RUNS ?? 3);
+
+const redis = await startRedis();
+const fleet = await startFleet(k);
+const work = await tempDir('handoff-');
+const programs = programNames();
+try {
+  console.log(`${machine()}; N ${n} triggers on ${k} supervisord(s)`);
+  for (let run = 1; run <= runs; run++) console.log(`run ${run}: ${JSON.stringify(await handOff(run))}`);
+} finally {
+  await fleet.stop();
+  await redis.stop();
+  await work.remove();
+}
+
+async function handOff(run: number): Promise<Record<string, unknown>> {
+  const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url) });
+  const live: TriggererProcess[] = [];
+  const spawn = async (name: string) => {
+    const triggerer = await startTriggerer({
+      dir: work.path,
+      name: `${name}-${run}`,
+      redisUrl: redis.url,
+      members: fleet.members,
+      capacity: n,
+      sharePollers: true,
+    });
+    live.push(triggerer);
+    return triggerer;
+  };
+  try {
+    await queue.obliterate({ force: true });
+    await queue.addBulk(
+      Array.from({ length: n }, (_, i) => ({
+        name: 'trigger',
+        data: buildRecord({
+          classpath: 'supervisor.ProgramStateTrigger',
+          kwargs: {
+            endpoint: fleet.members[i % k]?.name,
+            programs: [programs[Math.floor(i / k) % programs.length]],
+            states: ['STOPPED'],
+            interval: '5s',
+          },
+        }),
+        opts: { jobId: `h-${i}` },
+      })),
+    );
+    const victim = await spawn('victim');
+    const all = (read: () => Promise<number>) => async () => ((await read()) === n ? true : undefined);
+    await waitUntil(all(victim.running), { timeoutMs: 300_000, intervalMs: 200, what: `${n} watched` });
+    const peer = await spawn('peer');
+    // The peer is idle in its blocking fetch, listening for hand-offs.
+    await waitUntil(async () => ((await peer.held()) === 0 ? true : undefined), { what: 'the peer up' });
+    const t0 = Date.now();
+    victim.owned.child.kill('SIGTERM');
+    await waitUntil(all(peer.held), { timeoutMs: 120_000, intervalMs: 50, what: `${n} held by the peer` });
+    const heldMs = Date.now() - t0;
+    await waitUntil(all(peer.running), {
+      timeoutMs: 120_000,
+      intervalMs: 50,
+      what: `${n} watched by the peer`,
+    });
+    const watchedMs = Date.now() - t0;
+    await victim.owned.exited;
+    const line = (t: TriggererProcess, msg: string) => {
+      const found = t.owned
+        .output()
+        .split('\n')
+        .find((l) => l.includes(msg));
+      return found ? (JSON.parse(found) as Record<string, unknown>) : undefined;
+    };
+    const handed = line(victim, 'handed the active triggers back to the queue');
+    return {
+      heldMs,
+      watchedMs,
+      victim: handed && { toPeers: handed.toPeers, stoppedMs: handed.stoppedMs, ms: handed.ms },
+      adopted: line(peer, 'adopted triggers from a closing peer')?.triggers,
+    };
+  } finally {
+    await Promise.all(live.map((t) => t.owned.stop(20_000)));
+    await queue.close();
+  }
+}
