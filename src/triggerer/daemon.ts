@@ -399,8 +399,14 @@ export class Triggerer {
   private async adopt(listKey: string): Promise<void> {
     const worker = this.worker;
     const handOffs = this.handOffs;
-    if (!worker || !handOffs || this.handingOff) return;
+    if (!handOffs) return;
     const lockDurationMs = this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS;
+    if (!worker || this.handingOff) {
+      // Closing (the offer came just before this process stopped listening): take nothing, but say
+      // so, or the offering peer waits for this one until its time is up.
+      await doneWithOffer(handOffs.redis, listKey, lockDurationMs).catch(() => undefined);
+      return;
+    }
     let adopted = 0;
     const taken = settable<void>();
     const previous = this.adopting;
