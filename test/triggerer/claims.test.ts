@@ -170,25 +170,30 @@ describe('ClaimingWorker (real Redis)', () => {
   });
 
   test('renews each lock from its claim: a burst slower to claim than the lock duration loses none', async () => {
-    // BullMQ's own loop starts renewing only when it has claimed every job waiting: claiming 6,000
-    // takes seconds, so with a 2 s lock most of the burst stalls back to wait before it is renewed.
+    // BullMQ's own loop starts renewing only when it has claimed every job waiting: claiming 12,000
+    // takes longer than a 3 s lock (~3.2 s here with nothing else running), so most of the burst
+    // would stall back to wait before it is renewed. Each lock is renewed 0.75-1.5 s after its claim,
+    // which leaves room for a loaded machine (a 2 s lock with 6,000 once lost some under CI load).
     const { queue, worker, gate } = await setUp('locks', {
-      concurrency: 6000,
-      lockDuration: 2000,
+      concurrency: 12_000,
+      lockDuration: 3000,
       stalledInterval: 1000,
     });
     const stalled: string[] = [];
     worker.on('stalled', (id) => stalled.push(id));
-    await queue.addBulk(jobs(6000));
+    await queue.addBulk(jobs(12_000));
     void worker.run();
-    await waitUntil(() => (gate.held === 6000 ? true : undefined), { what: '6,000 held', timeoutMs: 60_000 });
-    const tokens = await lockTokens(queue, 6000);
-    // Two lock durations (four stalled checks) more while every job is held.
+    await waitUntil(() => (gate.held === 12_000 ? true : undefined), {
+      what: '12,000 held',
+      timeoutMs: 60_000,
+    });
+    const tokens = await lockTokens(queue, 12_000);
+    // Two lock durations (six stalled checks) more while every job is held.
     const heldAt = Date.now();
-    await waitUntil(() => (Date.now() >= heldAt + 4000 ? true : undefined), { what: '4 s held' });
+    await waitUntil(() => (Date.now() >= heldAt + 6000 ? true : undefined), { what: '6 s held' });
     assert.deepEqual(stalled, []);
-    assert.equal(Object.keys(tokens).length, 6000);
-    assert.deepEqual(await lockTokens(queue, 6000), tokens);
+    assert.equal(Object.keys(tokens).length, 12_000);
+    assert.deepEqual(await lockTokens(queue, 12_000), tokens);
     assert.equal(await queue.getWaitingCount(), 0);
   });
 
