@@ -277,21 +277,35 @@ describe('Triggerer hand-off on close (real Redis)', () => {
     return triggerer;
   }
 
-  test('closing gives each claim to a listening peer with its lock: no trip through the queue', async () => {
-    const prefix = 'transfer';
-    const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url), prefix });
-    const raw = new Redis(redis.url);
-    const ids = Array.from({ length: 20 }, (_, i) => `moved-${i}`);
+  /** A triggerer on `prefix` watching `count` test.Never triggers, with its log lines. */
+  async function holding(prefix: string, count: number) {
     const lines: string[] = [];
     const first = await startOn(prefix, 50, lines);
-    let second: Triggerer | undefined;
+    const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
     try {
       await Promise.all(
         ids.map((id) => defer({ classpath: 'test.Never' }, { connection: redis.url, id, prefix })),
       );
-      await waitUntil(() => (first.metrics.watching === ids.length ? true : undefined), {
-        what: '20 watched',
+      await waitUntil(() => (first.metrics.watching === count ? true : undefined), {
+        what: `${count} watched`,
       });
+    } catch (error) {
+      await first.close();
+      throw error;
+    }
+    /** The hand-off line of the close. */
+    const summary = () =>
+      lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.triggers === count);
+    return { first, ids, summary };
+  }
+
+  test('closing gives each claim to a listening peer with its lock: no trip through the queue', async () => {
+    const prefix = 'transfer';
+    const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url), prefix });
+    const raw = new Redis(redis.url);
+    const { first, ids, summary } = await holding(prefix, 20);
+    let second: Triggerer | undefined;
+    try {
       const lockKeys = ids.map((id) => `${prefix}:${TRIGGERS_QUEUE}:${id}:lock`);
       const tokens = await raw.mget(lockKeys);
       second = await startOn(prefix, 50);
@@ -307,11 +321,8 @@ describe('Triggerer hand-off on close (real Redis)', () => {
         completed: 0,
         failed: 0,
       });
-      const summary = lines
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .find((l) => l.triggers === 20);
-      assert.equal(summary?.toPeers, 20);
-      assert.equal(summary?.peers, 1);
+      assert.equal(summary()?.toPeers, 20);
+      assert.equal(summary()?.peers, 1);
     } finally {
       raw.disconnect();
       await first.close();
@@ -323,24 +334,13 @@ describe('Triggerer hand-off on close (real Redis)', () => {
   test('a peer without room for every claim takes what fits; the rest goes back to wait', async () => {
     const prefix = 'full-peer';
     const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url), prefix });
-    const ids = Array.from({ length: 10 }, (_, i) => `fits-${i}`);
-    const lines: string[] = [];
-    const first = await startOn(prefix, 50, lines);
+    const { first, summary } = await holding(prefix, 10);
     let second: Triggerer | undefined;
     try {
-      await Promise.all(
-        ids.map((id) => defer({ classpath: 'test.Never' }, { connection: redis.url, id, prefix })),
-      );
-      await waitUntil(() => (first.metrics.watching === ids.length ? true : undefined), {
-        what: '10 watched',
-      });
       second = await startOn(prefix, 4);
       await first.close();
-      const summary = lines
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .find((l) => l.triggers === 10);
       // The peer keeps room for its own claim in flight, so it takes 3 or 4; none is lost or doubled.
-      const toPeer = Number(summary?.toPeers);
+      const toPeer = Number(summary()?.toPeers);
       assert.ok(toPeer >= 3 && toPeer <= 4, `the peer took ${toPeer}`);
       await waitUntil(() => (second?.running === 4 ? true : undefined), { what: 'the peer full' });
       assert.deepEqual(await queue.getJobCounts('active', 'wait', 'completed', 'failed'), {
