@@ -3,7 +3,8 @@
  * `ProgramStateTrigger` records, two triggerer processes (the compiled CLI, capacity N each). The
  * first claims and watches all N, the second starts, the first gets SIGTERM; prints how long until
  * the second holds all N (`triggers_held`) and watches all N (`triggers_running`), and the hand-off
- * lines both log. Repeats RUNS times with fresh processes.
+ * lines both log, and the CPU seconds the peer and the supervisords spent until all were watched.
+ * Repeats RUNS times with fresh processes.
  * Run: node --import tsx bench/handoff.ts   (N=10000 K=1 RUNS=3 by default)
  */
 import { Queue } from 'bullmq';
@@ -14,7 +15,7 @@ import { waitUntil } from '../test/fixtures/processes.js';
 import { startRedis } from '../test/fixtures/redis.js';
 import { tempDir } from '../test/fixtures/tmp.js';
 import { programNames, startFleet } from './scale-fleet.js';
-import { startTriggerer, type TriggererProcess } from './scale-triggerer.js';
+import { cpuSeconds, startTriggerer, type TriggererProcess } from './scale-triggerer.js';
 import { machine } from './stats.js';
 
 const n = Number(process.env.N ?? 10_000);
@@ -70,8 +71,12 @@ async function handOff(run: number): Promise<Record<string, unknown>> {
     const all = (read: () => Promise<number>) => async () => ((await read()) === n ? true : undefined);
     await waitUntil(all(victim.running), { timeoutMs: 300_000, intervalMs: 200, what: `${n} watched` });
     const peer = await spawn('peer');
-    // The peer is idle in its blocking fetch, listening for hand-offs.
+    // The peer is idle in its blocking fetch, listening for hand-offs; as in scale.ts, it gets 2 s
+    // to settle (a peer has usually been running for a while).
     await waitUntil(async () => ((await peer.held()) === 0 ? true : undefined), { what: 'the peer up' });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const supervisordCpu = () => fleet.members.reduce((sum, m) => sum + cpuSeconds(m.pid), 0);
+    const cpu0 = { peer: peer.cpuSeconds(), supervisords: supervisordCpu() };
     const t0 = Date.now();
     victim.owned.child.kill('SIGTERM');
     await waitUntil(all(peer.held), { timeoutMs: 120_000, intervalMs: 50, what: `${n} held by the peer` });
@@ -82,6 +87,10 @@ async function handOff(run: number): Promise<Record<string, unknown>> {
       what: `${n} watched by the peer`,
     });
     const watchedMs = Date.now() - t0;
+    const cpu = {
+      peer: round(peer.cpuSeconds() - cpu0.peer),
+      supervisords: round(supervisordCpu() - cpu0.supervisords),
+    };
     await victim.owned.exited;
     const line = (t: TriggererProcess, msg: string) => {
       const found = t.owned
@@ -94,6 +103,7 @@ async function handOff(run: number): Promise<Record<string, unknown>> {
     return {
       heldMs,
       watchedMs,
+      cpuSeconds: cpu,
       victim: handed && { toPeers: handed.toPeers, stoppedMs: handed.stoppedMs, ms: handed.ms },
       adopted: line(peer, 'adopted triggers from a closing peer')?.triggers,
     };
@@ -101,4 +111,8 @@ async function handOff(run: number): Promise<Record<string, unknown>> {
     await Promise.all(live.map((t) => t.owned.stop(20_000)));
     await queue.close();
   }
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 100) / 100;
 }
