@@ -329,8 +329,15 @@ export class Triggerer {
     worker: ClaimingWorker<unknown, TriggerEvent>,
     holdings: Holding[],
   ): Promise<{ taken: number; peers: number }> {
+    // Each claim is settled once: moved back, or left to the peer that took it.
+    const settled = new Set<Holding>();
+    const settle = (holding: Holding, move: boolean) => {
+      if (settled.has(holding)) return;
+      settled.add(holding);
+      holding.moved?.resolve(move ? holding.moveToWait() : undefined);
+    };
     const moveBack = (list: Holding[]) => {
-      for (const holding of list) holding.moved?.resolve(holding.moveToWait());
+      for (const holding of list) settle(holding, true);
     };
     const offerable = holdings.filter((h) => h.claim.token !== undefined);
     moveBack(holdings.filter((h) => h.claim.token === undefined));
@@ -370,12 +377,9 @@ export class Triggerer {
       const left = new Set((await withdrawClaims(redis, listKey)).map((c) => c.id));
       let taken = 0;
       for (const holding of offer) {
-        if (left.has(holding.claim.id)) {
-          holding.moved?.resolve(holding.moveToWait());
-        } else {
-          taken += 1;
-          holding.moved?.resolve();
-        }
+        const back = left.has(holding.claim.id);
+        if (!back) taken += 1;
+        settle(holding, back);
       }
       return { taken, peers: offered.peers };
     } catch (error) {
@@ -390,7 +394,7 @@ export class Triggerer {
       const left = await withdrawClaims(handOffs.redis, listKey).catch(() => []);
       const ids = new Set(left.map((c) => c.id));
       moveBack(offerable.filter((h) => ids.has(h.claim.id)));
-      for (const holding of offerable) holding.moved?.resolve();
+      for (const holding of offerable) settle(holding, false);
       return { taken: 0, peers: 0 };
     }
   }

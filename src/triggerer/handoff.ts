@@ -38,6 +38,19 @@ function doneKey(listKey: string): string {
   return `${listKey}:done`;
 }
 
+/** How long closing waits for Redis to confirm, before it drops the connection anyway. */
+const CLOSE_WAIT_MS = 1000;
+
+/** Resolves when `promise` settles or after `ms`, whichever is first; never rejects. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
+}
+
 /** Arguments per RPUSH, so that one offer of 10,000 claims is a few commands, not one huge one. */
 const PUSH_CHUNK = 1000;
 
@@ -134,11 +147,17 @@ export class HandOffs {
     return this.commands;
   }
 
-  /** Stops listening: peers offering from now on do not count this process. Idempotent. */
+  /**
+   * Stops listening: peers offering from now on do not count this process. Waits for Redis to
+   * confirm the unsubscribe (an offer counted this process as a peer until then), at most
+   * {@link CLOSE_WAIT_MS}, so a Redis that is away cannot hold a shutdown. Idempotent.
+   */
   async stopListening(): Promise<void> {
     const subscriber = this.subscriber;
     this.subscriber = undefined;
-    await subscriber?.quit().catch(() => undefined);
+    if (!subscriber) return;
+    await within(subscriber.unsubscribe(handOffChannel(this.prefix)), CLOSE_WAIT_MS);
+    subscriber.disconnect();
   }
 
   /** Stops listening and closes the command connection. */
@@ -146,7 +165,9 @@ export class HandOffs {
     await this.stopListening();
     const commands = this.commands;
     this.commands = undefined;
-    await commands?.quit().catch(() => undefined);
+    if (!commands) return;
+    await within(commands.quit(), CLOSE_WAIT_MS);
+    commands.disconnect();
   }
 }
 
