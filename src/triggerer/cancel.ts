@@ -10,6 +10,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { within } from './within.js';
 
 /** How long a cancel marker lives: as long as BullMQ keeps a failed trigger job. */
 export const CANCEL_MARKER_TTL_S = 7 * 86_400;
@@ -77,6 +78,10 @@ export class CancelSignals {
     // A burst of claims reads thousands of markers in one turn: one write for all of them.
     this.reader = connect(this.connection, { enableAutoPipelining: true });
     this.subscriber = connect(this.connection);
+    // ioredis reports a lost connection as 'error' events while it reconnects (readiness shows it).
+    for (const redis of [this.reader, this.subscriber]) {
+      redis.on('error', (error: Error) => this.logger.debug({ err: error }, 'cancel connection error'));
+    }
     this.subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
     // After a reconnect ioredis re-subscribes, but messages sent meanwhile are lost: re-read markers.
     this.subscriber.on('ready', () => void this.recheck());
@@ -114,7 +119,14 @@ export class CancelSignals {
   async close(): Promise<void> {
     for (const listener of this.listening.values()) listener.clear();
     this.listening.clear();
-    await Promise.all([this.subscriber?.quit().catch(() => {}), this.reader?.quit().catch(() => {})]);
+    // QUIT waits for a Redis that is away: at most a second, then the sockets are dropped.
+    await Promise.all(
+      [this.subscriber, this.reader].map(async (redis) => {
+        if (!redis) return;
+        await within(redis.quit(), 1000);
+        redis.disconnect();
+      }),
+    );
   }
 
   private onMessage(message: string): void {

@@ -105,6 +105,16 @@ export class ClaimingWorker<D = unknown, R = unknown> extends Worker<D, R, strin
   }
 
   /**
+   * For a close that cannot finish because Redis is away (BullMQ closes its connections with QUIT,
+   * which waits for Redis): stops renewing locks and drops the connections, so nothing of this
+   * worker keeps the process alive. Call after `close()` and after every job has settled.
+   */
+  async abandon(): Promise<void> {
+    await this.lockManager.close();
+    await this.disconnect();
+  }
+
+  /**
    * Starts jobs claimed some other way (a peer's hand-off): `take(room)` gets at most `room` of
    * them, room the concurrency still allows, counted as in flight while it runs. Resolves with the
    * number started (0 when full or closing, without calling `take`).

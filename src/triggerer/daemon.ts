@@ -31,6 +31,7 @@ import {
 import { Pacer } from './pacer.js';
 import { SharedPollers } from './pollers.js';
 import { Latch } from './latch.js';
+import { within } from './within.js';
 import { atTime } from './operators/at-time.js';
 import { settable, type Settable } from './settable.js';
 
@@ -98,6 +99,8 @@ const ADOPT_BATCH = 500;
  * takes a few seconds on a 2-core machine).
  */
 const OFFER_WAIT_MS = 10_000;
+/** How long closing waits for BullMQ to close its connections before it drops them. */
+const CLOSE_WAIT_MS = 5000;
 
 /** The sentinel a watcher yields when its trigger is handed off (to a peer or back to the queue). */
 const HANDED_OFF: unique symbol = Symbol('handed-off');
@@ -301,7 +304,13 @@ export class Triggerer {
         for (const holding of holdings) if (await holding.stopped.promise) stopped.push(holding);
         const stoppedMs = Math.round(performance.now() - startedAt);
         const { taken, peers } = await this.giveBack(worker, stopped);
-        await closed;
+        // BullMQ closes its connections with QUIT, which waits for a Redis that is away; by then
+        // every claim is settled, so the connections are dropped.
+        const redisUp = this.handOffs?.redis.status === 'ready';
+        if (!(await within(closed, redisUp ? CLOSE_WAIT_MS : 1000))) {
+          this.logger.warn('the worker did not close in time (Redis away?); dropping its connections');
+          await within(worker.abandon(), 1000);
+        }
         if (holdings.length > 0) {
           const ms = Math.round(performance.now() - startedAt);
           this.logger.info(
@@ -341,8 +350,41 @@ export class Triggerer {
     };
     const offerable = holdings.filter((h) => h.claim.token !== undefined);
     moveBack(holdings.filter((h) => h.claim.token === undefined));
-    const handOffs = this.handOffs;
     if (offerable.length === 0) return { taken: 0, peers: 0 };
+    if (this.handOffs && this.handOffs.redis.status !== 'ready') {
+      // Redis is away: nothing can be offered or moved; the locks run out and BullMQ's stalled
+      // check returns the triggers to wait, as after a crash.
+      this.logger.warn('Redis is not connected; the triggers return to wait by lock expiry');
+      for (const holding of offerable) settle(holding, false);
+      return { taken: 0, peers: 0 };
+    }
+    const lockDurationMs = this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS;
+    // Redis away: every step below would wait for it forever (commands queue until it is back).
+    // After a lock duration the locks have run out anyway; the claims are left to BullMQ's stalled
+    // check, as after a crash, and the process can exit.
+    const unreachable = settable<{ taken: number; peers: number }>();
+    const timer = setTimeout(() => {
+      this.logger.warn('Redis did not answer the hand-off; the triggers return to wait by lock expiry');
+      for (const holding of offerable) settle(holding, false);
+      unreachable.resolve({ taken: 0, peers: 0 });
+    }, lockDurationMs + OFFER_WAIT_MS);
+    try {
+      return await Promise.race([this.offer(worker, offerable, settle), unreachable.promise]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** giveBack's Redis part: offer, wait for the peers, withdraw and move back what is left. */
+  private async offer(
+    worker: ClaimingWorker<unknown, TriggerEvent>,
+    offerable: Holding[],
+    settle: (holding: Holding, move: boolean) => void,
+  ): Promise<{ taken: number; peers: number }> {
+    const handOffs = this.handOffs;
+    const moveBack = (list: Holding[]) => {
+      for (const holding of list) settle(holding, true);
+    };
     if (!handOffs) {
       moveBack(offerable);
       return { taken: 0, peers: 0 };

@@ -15,6 +15,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { connect } from './cancel.js';
+import { within } from './within.js';
 import type { ConnectionOptions } from 'bullmq';
 
 /** One claim: a job held under a lock token. */
@@ -40,16 +41,6 @@ function doneKey(listKey: string): string {
 
 /** How long closing waits for Redis to confirm, before it drops the connection anyway. */
 const CLOSE_WAIT_MS = 1000;
-
-/** Resolves when `promise` settles or after `ms`, whichever is first; never rejects. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    promise.catch(() => undefined),
-    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
-  ]);
-  clearTimeout(timer);
-}
 
 /** Arguments per RPUSH, so that one offer of 10,000 claims is a few commands, not one huge one. */
 const PUSH_CHUNK = 1000;
@@ -133,6 +124,10 @@ export class HandOffs {
   async start(): Promise<void> {
     this.commands = connect(this.connection);
     this.subscriber = connect(this.connection);
+    // ioredis reports a lost connection as 'error' events while it reconnects (readiness shows it).
+    for (const redis of [this.commands, this.subscriber]) {
+      redis.on('error', (error: Error) => this.logger.debug({ err: error }, 'hand-off connection error'));
+    }
     this.subscriber.on('message', (_channel: string, message: string) => {
       const list = parseOffer(message, this.prefix);
       if (list === undefined) this.logger.warn('ignoring a malformed hand-off announcement');

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { startHeartbeat, type Heartbeat, type TriggererLoad } from './heartbeat.js';
 import { startHealthServer, type HealthServer, type HealthStatus } from './http.js';
 import type { TriggererMetrics } from './metrics.js';
+import { within } from './within.js';
 
 /** Options for {@link startObservability}. */
 export interface ObservabilityOptions {
@@ -102,9 +103,14 @@ export async function startObservability(options: ObservabilityOptions): Promise
     health,
     async stop() {
       stopping = true;
-      await beating
-        .stop()
-        .catch((error: unknown) => logger.warn({ err: error }, 'could not remove the heartbeat'));
+      // A Redis that is away must not hold the shutdown: the beat then expires on its own.
+      const removed = within(
+        beating
+          .stop()
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not remove the heartbeat')),
+        1000,
+      );
+      if (!(await removed)) logger.warn('could not remove the heartbeat in time; it expires on its own');
       await server?.close();
       redis.disconnect();
     },

@@ -356,6 +356,34 @@ describe('Triggerer hand-off on close (real Redis)', () => {
     }
   });
 
+  test('closing while Redis is away ends, leaving the claims to lock expiry', async () => {
+    const own = await startRedis();
+    const lines: string[] = [];
+    const triggerer = new Triggerer({
+      connection: redisOptions(own.url),
+      registry,
+      endpoints: await ConnectionResolver.create({ env: {} }),
+      logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+    });
+    try {
+      await triggerer.start();
+      await defer({ classpath: 'test.Never' }, { connection: own.url, id: 'stranded-1' });
+      await waitUntil(() => (triggerer.metrics.watching === 1 ? true : undefined), { what: 'watching' });
+      await own.stop();
+      // Every Redis command would wait for it forever; closing must not.
+      let closed = false;
+      void triggerer.close().then(() => (closed = true));
+      await waitUntil(() => (closed ? true : undefined), { timeoutMs: 20_000, what: 'close to end' });
+      assert.ok(
+        lines.some((l) => l.includes('Redis is not connected; the triggers return to wait by lock expiry')),
+      );
+      assert.ok(lines.some((l) => l.includes('"msg":"triggerer stopped"')));
+    } finally {
+      await triggerer.close();
+      await own.stop();
+    }
+  });
+
   test('closing in the middle of a burst of claims hands every one back, none lost or fired', async () => {
     const endpoints = await ConnectionResolver.create({ env: {} });
     const prefix = 'burst';
