@@ -11,9 +11,9 @@ import {
   CANCEL_MARKER_TTL_S,
   cancelChannel,
   cancelMarkerKey,
-  connect,
   type CancelRequest,
 } from '../triggerer/cancel.js';
+import { connect } from '../triggerer/redis.js';
 import { toConnectionOptions, type RedisConnection } from './connection.js';
 import { TriggerAlreadyFinished, TriggerNotFound } from './errors.js';
 import { finishedEvent } from './wait.js';

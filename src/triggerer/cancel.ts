@@ -6,11 +6,11 @@
  * marker, which every triggerer checks right after it claims a job (after it started listening for
  * that trigger, so no cancel falls in between).
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { within } from './within.js';
+import { closeConnection, connect } from './redis.js';
 
 /** How long a cancel marker lives: as long as BullMQ keeps a failed trigger job. */
 export const CANCEL_MARKER_TTL_S = 7 * 86_400;
@@ -76,12 +76,9 @@ export class CancelSignals {
   /** Subscribes to the channel; resolves once subscribed. */
   async start(): Promise<void> {
     // A burst of claims reads thousands of markers in one turn: one write for all of them.
-    this.reader = connect(this.connection, { enableAutoPipelining: true });
-    this.subscriber = connect(this.connection);
-    // ioredis reports a lost connection as 'error' events while it reconnects (readiness shows it).
-    for (const redis of [this.reader, this.subscriber]) {
-      redis.on('error', (error: Error) => this.logger.debug({ err: error }, 'cancel connection error'));
-    }
+    const errors = { logger: this.logger, what: 'cancel' };
+    this.reader = connect(this.connection, { enableAutoPipelining: true }, errors);
+    this.subscriber = connect(this.connection, {}, errors);
     this.subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
     // After a reconnect ioredis re-subscribes, but messages sent meanwhile are lost: re-read markers.
     this.subscriber.on('ready', () => void this.recheck());
@@ -119,14 +116,7 @@ export class CancelSignals {
   async close(): Promise<void> {
     for (const listener of this.listening.values()) listener.clear();
     this.listening.clear();
-    // QUIT waits for a Redis that is away: at most a second, then the sockets are dropped.
-    await Promise.all(
-      [this.subscriber, this.reader].map(async (redis) => {
-        if (!redis) return;
-        await within(redis.quit(), 1000);
-        redis.disconnect();
-      }),
-    );
+    await Promise.all([this.subscriber, this.reader].map((redis) => redis && closeConnection(redis)));
   }
 
   private onMessage(message: string): void {
@@ -163,10 +153,4 @@ export function parseRequest(text: string | null | undefined): CancelRequest | u
   } catch {
     return undefined;
   }
-}
-
-/** A new ioredis connection from BullMQ connection options (or a duplicate of a given client). */
-export function connect(connection: ConnectionOptions, extra: Partial<RedisOptions> = {}): Redis {
-  if (connection instanceof Redis) return connection.duplicate(extra);
-  return new Redis({ ...(connection as RedisOptions), maxRetriesPerRequest: null, ...extra });
 }

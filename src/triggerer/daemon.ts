@@ -156,10 +156,16 @@ export class Triggerer {
   private cancels: CancelSignals | undefined;
   /** This triggerer's metrics (served on /metrics when a metrics port is set). */
   readonly metrics: TriggererMetrics;
+  /** BullMQ key prefix. */
+  private readonly prefix: string;
+  /** The job lock's duration (every claim and every adopted claim is held this long). */
+  private readonly lockDurationMs: number;
   private observability: Observability | undefined;
 
   constructor(private readonly options: TriggererOptions) {
     this.logger = options.logger ?? createLogger();
+    this.prefix = options.prefix ?? 'bull';
+    this.lockDurationMs = options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS;
     this.now = options.now ?? Date.now;
     this.metrics =
       options.metrics ?? new TriggererMetrics({ capacity: options.capacity ?? DEFAULT_CAPACITY });
@@ -182,6 +188,11 @@ export class Triggerer {
    */
   get running(): number {
     return this.active.size;
+  }
+
+  /** Whether the hand-off connection to Redis is up (closing skips what needs Redis when not). */
+  private get redisConnected(): boolean {
+    return this.handOffs?.redis.status === 'ready';
   }
 
   /** The heartbeat id of this triggerer, once started. */
@@ -209,7 +220,7 @@ export class Triggerer {
     if (this.worker) return;
     const capacity = this.options.capacity ?? DEFAULT_CAPACITY;
     // Listen for cancels before claiming anything, so no cancel of a claimed trigger is missed.
-    this.cancels = new CancelSignals(this.options.connection, this.options.prefix ?? 'bull', this.logger);
+    this.cancels = new CancelSignals(this.options.connection, this.prefix, this.logger);
     await this.cancels.start();
     this.worker = new ClaimingWorker<unknown, TriggerEvent>(
       TRIGGERS_QUEUE,
@@ -218,7 +229,7 @@ export class Triggerer {
         connection: this.options.connection,
         prefix: this.options.prefix,
         concurrency: capacity,
-        lockDuration: this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+        lockDuration: this.lockDurationMs,
         stalledInterval: this.options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
         maxStalledCount: this.options.maxStalledCount ?? 3,
         // Keep results a day for waitFor/status; a flow's parent keeps its own copy of the value.
@@ -251,7 +262,7 @@ export class Triggerer {
     await this.worker.waitUntilReady();
     this.handOffs = new HandOffs(
       this.options.connection,
-      this.options.prefix ?? 'bull',
+      this.prefix,
       this.logger,
       (listKey) => void this.adopt(listKey),
     );
@@ -306,8 +317,7 @@ export class Triggerer {
         const { taken, peers } = await this.giveBack(worker, stopped);
         // BullMQ closes its connections with QUIT, which waits for a Redis that is away; by then
         // every claim is settled, so the connections are dropped.
-        const redisUp = this.handOffs?.redis.status === 'ready';
-        if (!(await within(closed, redisUp ? CLOSE_WAIT_MS : 1000))) {
+        if (!(await within(closed, this.redisConnected ? CLOSE_WAIT_MS : 1000))) {
           this.logger.warn('the worker did not close in time (Redis away?); dropping its connections');
           await within(worker.abandon(), 1000);
         }
@@ -338,36 +348,37 @@ export class Triggerer {
     worker: ClaimingWorker<unknown, TriggerEvent>,
     holdings: Holding[],
   ): Promise<{ taken: number; peers: number }> {
-    // Each claim is settled once: moved back, or left to the peer that took it.
+    // Each claim is settled once: moved back, or left where it is (taken by a peer, or to expire).
     const settled = new Set<Holding>();
-    const settle = (holding: Holding, move: boolean) => {
-      if (settled.has(holding)) return;
-      settled.add(holding);
-      holding.moved?.resolve(move ? holding.moveToWait() : undefined);
-    };
-    const moveBack = (list: Holding[]) => {
-      for (const holding of list) settle(holding, true);
+    const settle = (list: Holding[], move: boolean) => {
+      for (const holding of list) {
+        if (settled.has(holding)) continue;
+        settled.add(holding);
+        holding.moved?.resolve(move ? holding.moveToWait() : undefined);
+      }
     };
     const offerable = holdings.filter((h) => h.claim.token !== undefined);
-    moveBack(holdings.filter((h) => h.claim.token === undefined));
+    settle(
+      holdings.filter((h) => h.claim.token === undefined),
+      true,
+    );
     if (offerable.length === 0) return { taken: 0, peers: 0 };
-    if (this.handOffs && this.handOffs.redis.status !== 'ready') {
+    if (this.handOffs && !this.redisConnected) {
       // Redis is away: nothing can be offered or moved; the locks run out and BullMQ's stalled
       // check returns the triggers to wait, as after a crash.
       this.logger.warn('Redis is not connected; the triggers return to wait by lock expiry');
-      for (const holding of offerable) settle(holding, false);
+      settle(offerable, false);
       return { taken: 0, peers: 0 };
     }
-    const lockDurationMs = this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS;
-    // Redis away: every step below would wait for it forever (commands queue until it is back).
-    // After a lock duration the locks have run out anyway; the claims are left to BullMQ's stalled
-    // check, as after a crash, and the process can exit.
+    // Redis going away now: every step of the offer would wait for it forever (commands queue
+    // until it is back). By this bound the locks have run out anyway; the claims are left to
+    // BullMQ's stalled check, as after a crash, and the process can exit.
     const unreachable = settable<{ taken: number; peers: number }>();
     const timer = setTimeout(() => {
       this.logger.warn('Redis did not answer the hand-off; the triggers return to wait by lock expiry');
-      for (const holding of offerable) settle(holding, false);
+      settle(offerable, false);
       unreachable.resolve({ taken: 0, peers: 0 });
-    }, lockDurationMs + OFFER_WAIT_MS);
+    }, this.lockDurationMs + OFFER_WAIT_MS);
     try {
       return await Promise.race([this.offer(worker, offerable, settle), unreachable.promise]);
     } finally {
@@ -379,17 +390,14 @@ export class Triggerer {
   private async offer(
     worker: ClaimingWorker<unknown, TriggerEvent>,
     offerable: Holding[],
-    settle: (holding: Holding, move: boolean) => void,
+    settle: (list: Holding[], move: boolean) => void,
   ): Promise<{ taken: number; peers: number }> {
     const handOffs = this.handOffs;
-    const moveBack = (list: Holding[]) => {
-      for (const holding of list) settle(holding, true);
-    };
     if (!handOffs) {
-      moveBack(offerable);
+      settle(offerable, true);
       return { taken: 0, peers: 0 };
     }
-    const lockDurationMs = this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS;
+    const lockDurationMs = this.lockDurationMs;
     const claims = offerable.map((h) => ({ id: h.claim.id, token: h.claim.token ?? '' }));
     let listKey: string | undefined;
     try {
@@ -405,10 +413,13 @@ export class Triggerer {
       // A lock already lost is not ours to offer: its move fails as before and BullMQ's stalled
       // check returns the job to wait.
       const offer = offerable.filter((h) => !lost.has(h.claim.id));
-      moveBack(offerable.filter((h) => lost.has(h.claim.id)));
+      settle(
+        offerable.filter((h) => lost.has(h.claim.id)),
+        true,
+      );
       const offered = await offerClaims(redis, {
         owner: worker.id,
-        prefix: this.options.prefix ?? 'bull',
+        prefix: this.prefix,
         claims: claims.filter((c) => !lost.has(c.id)),
         ttlMs: lockDurationMs,
       });
@@ -417,26 +428,28 @@ export class Triggerer {
         await offerSettled(redis, listKey, { peers: offered.peers, maxMs: OFFER_WAIT_MS });
       }
       const left = new Set((await withdrawClaims(redis, listKey)).map((c) => c.id));
-      let taken = 0;
-      for (const holding of offer) {
-        const back = left.has(holding.claim.id);
-        if (!back) taken += 1;
-        settle(holding, back);
-      }
-      return { taken, peers: offered.peers };
+      settle(
+        offer.filter((h) => left.has(h.claim.id)),
+        true,
+      );
+      settle(offer, false);
+      return { taken: offer.length - left.size, peers: offered.peers };
     } catch (error) {
       this.logger.warn({ err: error }, 'hand-off to peers failed; the triggers go back to the queue');
       if (listKey === undefined) {
         // Nothing was offered: every claim is still only ours.
-        moveBack(offerable);
+        settle(offerable, true);
         return { taken: 0, peers: 0 };
       }
       // Offered: a claim a peer took must not be moved. What cannot be withdrawn now is left to
       // the lock expiry and the stalled check.
       const left = await withdrawClaims(handOffs.redis, listKey).catch(() => []);
       const ids = new Set(left.map((c) => c.id));
-      moveBack(offerable.filter((h) => ids.has(h.claim.id)));
-      for (const holding of offerable) settle(holding, false);
+      settle(
+        offerable.filter((h) => ids.has(h.claim.id)),
+        true,
+      );
+      settle(offerable, false);
       return { taken: 0, peers: 0 };
     }
   }
@@ -446,7 +459,7 @@ export class Triggerer {
     const worker = this.worker;
     const handOffs = this.handOffs;
     if (!handOffs) return;
-    const lockDurationMs = this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS;
+    const lockDurationMs = this.lockDurationMs;
     if (!worker || this.handingOff) {
       // Closing (the offer came just before this process stopped listening): take nothing, but say
       // so, or the offering peer waits for this one until its time is up.
@@ -548,7 +561,7 @@ export class Triggerer {
 
   /** Keeps a claim's lock alive by itself (see `process`); a failed renewal means the lock is lost. */
   private renewLock(job: Job, token: string, stop: Holding['stop']): NodeJS.Timeout {
-    const lockDurationMs = this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS;
+    const lockDurationMs = this.lockDurationMs;
     return setInterval(() => {
       job.extendLock(token, lockDurationMs).then(
         (ok) => ok || stop.fire(LOCK_LOST),

@@ -14,7 +14,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { connect } from './cancel.js';
+import { closeConnection, connect } from './redis.js';
 import { within } from './within.js';
 import type { ConnectionOptions } from 'bullmq';
 
@@ -122,12 +122,9 @@ export class HandOffs {
 
   /** Connects and subscribes; resolves once this process counts as a listening peer. */
   async start(): Promise<void> {
-    this.commands = connect(this.connection);
-    this.subscriber = connect(this.connection);
-    // ioredis reports a lost connection as 'error' events while it reconnects (readiness shows it).
-    for (const redis of [this.commands, this.subscriber]) {
-      redis.on('error', (error: Error) => this.logger.debug({ err: error }, 'hand-off connection error'));
-    }
+    const errors = { logger: this.logger, what: 'hand-off' };
+    this.commands = connect(this.connection, {}, errors);
+    this.subscriber = connect(this.connection, {}, errors);
     this.subscriber.on('message', (_channel: string, message: string) => {
       const list = parseOffer(message, this.prefix);
       if (list === undefined) this.logger.warn('ignoring a malformed hand-off announcement');
@@ -160,9 +157,7 @@ export class HandOffs {
     await this.stopListening();
     const commands = this.commands;
     this.commands = undefined;
-    if (!commands) return;
-    await within(commands.quit(), CLOSE_WAIT_MS);
-    commands.disconnect();
+    if (commands) await closeConnection(commands, CLOSE_WAIT_MS);
   }
 }
 

@@ -6,7 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { RedisOptions } from 'bullmq';
+import type { ConnectionOptions, RedisOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { within } from './within.js';
 
 /** A Redis URL that cannot be used. The message never contains the password. */
 export class InvalidRedisUrl extends Error {
@@ -122,4 +125,34 @@ export async function findRedisUrl({
   throw new RedisNotFound(
     `no Redis: set REDIS_URL, pass --redis-url, or start 'supervisor-triggerer triggerer' (state dir ${stateDir})`,
   );
+}
+
+/**
+ * A new ioredis connection from BullMQ connection options (or a duplicate of a given client). With
+ * `errors`, the 'error' events ioredis emits while it reconnects are logged at debug (readiness and
+ * the callers' own failures report an outage) instead of as ioredis's "Unhandled error event".
+ */
+export function connect(
+  connection: ConnectionOptions,
+  extra: Partial<RedisOptions> = {},
+  errors?: { logger: Logger; what: string },
+): Redis {
+  const redis =
+    connection instanceof Redis
+      ? connection.duplicate(extra)
+      : new Redis({ ...(connection as RedisOptions), maxRetriesPerRequest: null, ...extra });
+  if (errors)
+    redis.on('error', (error: Error) =>
+      errors.logger.debug({ err: error }, `${errors.what} connection error`),
+    );
+  return redis;
+}
+
+/**
+ * Closes a connection: QUIT, waited for at most `waitMs` (with `maxRetriesPerRequest: null` a Redis
+ * that is away never answers and would hold a shutdown forever), then the socket is dropped.
+ */
+export async function closeConnection(redis: Redis, waitMs = 1000): Promise<void> {
+  await within(redis.quit(), waitMs);
+  redis.disconnect();
 }
