@@ -15,6 +15,9 @@ export function parseDuration(value: string | number): number {
     return Math.round(value * 1000);
   }
   const text = value.trim();
+  // The common case first (`5s`, `250ms`): every trigger's interval is parsed when it is set up.
+  const single = /^(\d+)(ms|s|m|h|d)$/.exec(text);
+  if (single) return Number(single[1]) * UNIT_MS[single[2]!]!;
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
   const iso =
     /^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(

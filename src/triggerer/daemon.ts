@@ -7,7 +7,7 @@
  * claims, locks and all, to its running peers (handoff.ts); a crashed triggerer's triggers go back
  * to wait through BullMQ's stalled check and another triggerer claims them.
  */
-import { Job, UnrecoverableError, WaitingError, type ConnectionOptions } from 'bullmq';
+import { UnrecoverableError, WaitingError, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Observable, Subscription } from 'rxjs';
 import { TRIGGER_STATUSES, TRIGGERS_QUEUE, type TriggerEvent, type TriggerOutcome } from '../record.js';
@@ -17,7 +17,16 @@ import type { ProcessInfo } from '../supervisor/states.js';
 import type { TriggerContext, TriggerDefinition } from './definition.js';
 import { CancelSignals, type CancelListener, type CancelRequest } from './cancel.js';
 import { ClaimingWorker } from './claims.js';
-import { doneWithOffer, HandOffs, offerClaims, offerSettled, takeClaims, withdrawClaims } from './handoff.js';
+import {
+  doneWithOffer,
+  HandOffs,
+  jobJson,
+  offerClaims,
+  offeredJob,
+  offerSettled,
+  takeClaims,
+  withdrawClaims,
+} from './handoff.js';
 import { acceptTrigger, InvalidTriggerRecord, type TriggerLookup } from './intake.js';
 import { createLogger, triggerLogger } from './logger.js';
 import { TriggererMetrics } from './metrics.js';
@@ -111,6 +120,8 @@ const LOCK_LOST: unique symbol = Symbol('lock-lost');
 interface Holding {
   /** The job id and the lock token it is held under (what a hand-off offers a peer). */
   readonly claim: { id: string; token: string | undefined };
+  /** The job as claimed (a hand-off offers a copy of it with the claim). */
+  readonly job: Job;
   /**
    * Stops the watcher, remembered for a watcher not set up yet; the first reason wins. LOCK_LOST:
    * the claim's lock is gone (renewal failed, or BullMQ handed the job out again). HANDED_OFF: this
@@ -148,8 +159,10 @@ export class Triggerer {
   /** The claims being processed, by trigger id. */
   private readonly active = new Map<string, Holding>();
   private closing: Promise<void> | undefined;
-  /** Resolves when the peer's offer being adopted now, if any, is taken (see `watch`). */
-  private adopting: Promise<void> | undefined;
+  /** When this process's hand-off was offered to its peers (performance.now()), if it was. */
+  private offeredAt: number | undefined;
+  /** Adopted claims not watched yet: each is called once its watcher is set up or it ended. */
+  private readonly settingUp = new Map<string, () => void>();
   /** Hears peers' hand-off offers; started with the worker, stopped first thing on close. */
   private handOffs: HandOffs | undefined;
   /** Cancel requests from any process (pub/sub + markers); started with the worker. */
@@ -250,6 +263,8 @@ export class Triggerer {
       for (const id of ids) this.active.get(id)?.stop.fire(LOCK_LOST);
     });
     this.worker.on('failed', (job, error) => {
+      // Also a job BullMQ failed without running the processor (a deferred failure).
+      if (job) this.watchingNow(job.id ?? '');
       if (job && !(error instanceof WaitingError)) {
         this.logger.warn({ triggerId: job.id, reason: error.message }, 'trigger job failed');
       }
@@ -310,11 +325,14 @@ export class Triggerer {
         // The watchers stop in any order; the moves are issued in this one.
         const holdings = [...this.active.values()].reverse();
         for (const holding of holdings) holding.moved = settable();
+        // Renewed for a whole lock duration (a peer gets that long to make each claim its own)
+        // while the watchers stop: Redis runs the renewal as this process stops them.
+        const extended = this.extendForOffer(worker, holdings);
         for (const holding of holdings) holding.stop.fire(HANDED_OFF);
         const stopped: Holding[] = [];
         for (const holding of holdings) if (await holding.stopped.promise) stopped.push(holding);
         const stoppedMs = Math.round(performance.now() - startedAt);
-        const { taken, peers } = await this.giveBack(worker, stopped);
+        const { taken, peers } = await this.giveBack(worker, stopped, extended);
         // BullMQ closes its connections with QUIT, which waits for a Redis that is away; by then
         // every claim is settled, so the connections are dropped.
         if (!(await within(closed, this.redisConnected ? CLOSE_WAIT_MS : 1000))) {
@@ -324,7 +342,14 @@ export class Triggerer {
         if (holdings.length > 0) {
           const ms = Math.round(performance.now() - startedAt);
           this.logger.info(
-            { triggers: holdings.length, toPeers: taken, peers, stoppedMs, ms },
+            {
+              triggers: holdings.length,
+              toPeers: taken,
+              peers,
+              stoppedMs,
+              ...(this.offeredAt !== undefined && { offeredMs: Math.round(this.offeredAt - startedAt) }),
+              ms,
+            },
             'handed the active triggers back to the queue',
           );
         }
@@ -340,6 +365,29 @@ export class Triggerer {
   }
 
   /**
+   * Extends the lock of every claim that may be offered; resolves with the ids whose lock was
+   * already lost. Undefined when nothing will be offered (no hand-offs, Redis away).
+   */
+  private extendForOffer(
+    worker: ClaimingWorker<unknown, TriggerEvent>,
+    holdings: Holding[],
+  ): Promise<Set<string>> | undefined {
+    if (!this.handOffs || !this.redisConnected) return undefined;
+    const claims = holdings.filter((h) => h.claim.token !== undefined).map((h) => h.claim);
+    if (claims.length === 0) return undefined;
+    const extended = worker
+      .extendJobLocks(
+        claims.map((c) => c.id),
+        claims.map((c) => c.token ?? ''),
+        this.lockDurationMs,
+      )
+      .then((lost) => new Set(lost));
+    // Awaited by the offer, if one is made; a failure there is handled there.
+    extended.catch(() => undefined);
+    return extended;
+  }
+
+  /**
    * Offers the stopped claims to the listening peers and puts what none took back to wait, in
    * `holdings`' order. The locks are renewed here until the offer is settled. Resolves with the
    * claims peers took and how many peers heard the offer.
@@ -347,6 +395,7 @@ export class Triggerer {
   private async giveBack(
     worker: ClaimingWorker<unknown, TriggerEvent>,
     holdings: Holding[],
+    extended: Promise<Set<string>> | undefined,
   ): Promise<{ taken: number; peers: number }> {
     // Each claim is settled once: moved back, or left where it is (taken by a peer, or to expire).
     const settled = new Set<Holding>();
@@ -380,7 +429,7 @@ export class Triggerer {
       unreachable.resolve({ taken: 0, peers: 0 });
     }, this.lockDurationMs + OFFER_WAIT_MS);
     try {
-      return await Promise.race([this.offer(worker, offerable, settle), unreachable.promise]);
+      return await Promise.race([this.offer(worker, offerable, settle, extended), unreachable.promise]);
     } finally {
       clearTimeout(timer);
     }
@@ -391,6 +440,7 @@ export class Triggerer {
     worker: ClaimingWorker<unknown, TriggerEvent>,
     offerable: Holding[],
     settle: (list: Holding[], move: boolean) => void,
+    extended: Promise<Set<string>> | undefined,
   ): Promise<{ taken: number; peers: number }> {
     const handOffs = this.handOffs;
     if (!handOffs) {
@@ -398,18 +448,11 @@ export class Triggerer {
       return { taken: 0, peers: 0 };
     }
     const lockDurationMs = this.lockDurationMs;
-    const claims = offerable.map((h) => ({ id: h.claim.id, token: h.claim.token ?? '' }));
     let listKey: string | undefined;
     try {
       const redis = handOffs.redis;
       // A full lock duration for every claim, so a peer has that long to make each one its own.
-      const lost = new Set(
-        await worker.extendJobLocks(
-          claims.map((c) => c.id),
-          claims.map((c) => c.token),
-          lockDurationMs,
-        ),
-      );
+      const lost = await (extended ?? this.extendForOffer(worker, offerable) ?? new Set<string>());
       // A lock already lost is not ours to offer: its move fails as before and BullMQ's stalled
       // check returns the job to wait.
       const offer = offerable.filter((h) => !lost.has(h.claim.id));
@@ -420,10 +463,11 @@ export class Triggerer {
       const offered = await offerClaims(redis, {
         owner: worker.id,
         prefix: this.prefix,
-        claims: claims.filter((c) => !lost.has(c.id)),
+        claims: offer.map((h) => ({ id: h.claim.id, token: h.claim.token ?? '', job: jobJson(h.job) })),
         ttlMs: lockDurationMs,
       });
       listKey = offered.listKey;
+      this.offeredAt = performance.now();
       if (offered.peers > 0) {
         await offerSettled(redis, listKey, { peers: offered.peers, maxMs: OFFER_WAIT_MS });
       }
@@ -467,9 +511,8 @@ export class Triggerer {
       return;
     }
     let adopted = 0;
-    const taken = settable<void>();
-    const previous = this.adopting;
-    this.adopting = Promise.all([previous, taken.promise]).then(() => undefined);
+    const startedAt = performance.now();
+    const setUp: Promise<void>[] = [];
     try {
       let took = 0;
       do {
@@ -490,29 +533,35 @@ export class Triggerer {
           const jobs = await Promise.all(
             claims
               .filter((c) => !lost.has(c.id))
-              .map(async (c) => ({
-                job: (await Job.fromId(worker, c.id)) as Job | undefined,
-                token: c.token,
-              })),
+              .map(async (c) => ({ job: await offeredJob(worker, c), token: c.token })),
           );
-          return jobs.filter((j): j is { job: Job; token: string } => j.job !== undefined);
+          const found = jobs.filter((j): j is { job: Job; token: string } => j.job !== undefined);
+          for (const { job } of found) {
+            const watching = settable<void>();
+            this.settingUp.set(job.id ?? '', () => watching.resolve());
+            setUp.push(watching.promise);
+          }
+          return found;
         });
         // Nothing taken: the offer is empty, this process full or closing.
       } while (took > 0 && !this.handingOff);
     } catch (error) {
       this.logger.warn({ err: error, listKey }, "could not adopt a peer's triggers");
-    } finally {
-      taken.resolve();
     }
+    const takenMs = Math.round(performance.now() - startedAt);
     // The offering peer stops waiting once every listener is done; a failed note only makes it wait longer.
     await doneWithOffer(handOffs.redis, listKey, lockDurationMs).catch(() => undefined);
-    if (adopted > 0) this.logger.info({ triggers: adopted }, 'adopted triggers from a closing peer');
+    if (adopted === 0) return;
+    await Promise.all(setUp);
+    const watchingMs = Math.round(performance.now() - startedAt);
+    this.logger.info({ triggers: adopted, takenMs, watchingMs }, 'adopted triggers from a closing peer');
   }
 
   private async process(job: Job, token: string | undefined): Promise<TriggerEvent> {
     const triggerId = job.id ?? '';
     if (this.handingOff) {
       // BullMQ may claim one more job while closing (the blocking fetch wakes up): hand it back.
+      this.watchingNow(triggerId);
       await job.moveToWait(token);
       throw new WaitingError();
     }
@@ -526,6 +575,7 @@ export class Triggerer {
     const finished = settable<void>();
     const holding: Holding = {
       claim: { id: triggerId, token },
+      job,
       // Remembered: a loss or a hand-off seen before the watcher is set up still ends it.
       stop: new Latch(),
       done: finished.promise,
@@ -543,9 +593,18 @@ export class Triggerer {
     } finally {
       clearInterval(renewal);
       holding.stopped.resolve(false);
+      this.watchingNow(triggerId);
       if (this.active.get(triggerId) === holding) this.active.delete(triggerId);
       finished.resolve();
     }
+  }
+
+  /** An adopted claim is set up (watching, or ended before). */
+  private watchingNow(triggerId: string): void {
+    const resolve = this.settingUp.get(triggerId);
+    if (!resolve) return;
+    this.settingUp.delete(triggerId);
+    resolve();
   }
 
   /**
@@ -575,11 +634,13 @@ export class Triggerer {
     // Listen before reading the marker, so a cancel published in between is heard, not lost.
     const cancelRequests = this.cancels?.listen(triggerId);
     const marked = await this.readMarker(triggerId, job.timestamp);
-    // Claims come in bursts (start-up, a peer's hand-off): take the whole burst first (each lock
-    // is renewed from its claim), then set the watchers up a batch per turn, so that timers (lock
-    // renewal) keep running while thousands are set up.
+    // Claims from the queue come in bursts (start-up, a batch of defers): take the whole burst
+    // first (each lock is renewed from its claim), then set the watchers up a batch per turn, so
+    // that timers (lock renewal) keep running while thousands are set up. A peer's hand-off is not
+    // waited for: its locks were extended for a whole lock duration when offered and again when
+    // taken, and setting up while the next batch is on its way keeps this process busy instead of
+    // waiting for Redis.
     await this.worker?.burstClaimed();
-    await this.adopting;
     await this.pacer.turn();
     if (this.handingOff) {
       // Closing began before this claim was set up: nothing to stop, hand it back as it is.
@@ -638,6 +699,7 @@ export class Triggerer {
       jobTimestamp: job.timestamp,
     });
     this.metrics.triggerStarted();
+    this.watchingNow(triggerId);
     log.debug('watching');
     let outcome: TriggerOutcome | typeof HANDED_OFF | typeof LOCK_LOST | undefined;
     try {

@@ -12,16 +12,74 @@
  * peer took (atomically, so never a claim both taken and withdrawn) and puts those back to wait as
  * before. With no peer listening (PUBLISH reached nobody) it puts everything back at once.
  */
+import { Job, type ConnectionOptions, type JobJson } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { closeConnection, connect } from './redis.js';
 import { within } from './within.js';
-import type { ConnectionOptions } from 'bullmq';
 
 /** One claim: a job held under a lock token. */
 export interface Claim {
   id: string;
   token: string;
+  /**
+   * The offering triggerer's copy of the job, as it claimed it (see {@link jobJson}), so that the
+   * taker rebuilds the job with `Job.fromJSON` instead of reading each one back from Redis. Absent:
+   * the taker reads the job (an offer from a version without copies).
+   */
+  job?: JobJson;
+}
+
+/**
+ * A claimed job as `Job.fromJSON` takes it back. BullMQ's own worker never reads a job again once
+ * it claimed it: everything completing or failing it uses (id, options, attempts, timestamps) is
+ * this copy, and what the finishing scripts need of the parent they read in Redis. So the copy a
+ * closing triggerer hands over is exactly what it would itself have finished the job with.
+ */
+export function jobJson(job: Job): JobJson {
+  // Undefined fields are left out by JSON.stringify, as they are in the hash BullMQ reads a job from.
+  return {
+    id: job.id ?? '',
+    name: job.name,
+    data: JSON.stringify(job.data ?? {}),
+    opts: job.opts,
+    progress: job.progress,
+    attemptsMade: job.attemptsMade,
+    attemptsStarted: job.attemptsStarted,
+    stalledCounter: job.stalledCounter,
+    timestamp: job.timestamp,
+    delay: job.delay,
+    priority: job.priority,
+    processedOn: job.processedOn,
+    finishedOn: job.finishedOn,
+    failedReason: job.failedReason,
+    deferredFailure: job.deferredFailure,
+    stacktrace: job.stacktrace && job.stacktrace.length > 0 ? JSON.stringify(job.stacktrace) : undefined,
+    returnvalue: job.returnvalue === undefined ? undefined : JSON.stringify(job.returnvalue),
+    parent: job.parent,
+    parentKey: job.parentKey,
+    repeatJobKey: job.repeatJobKey,
+    deduplicationId: job.deduplicationId,
+    processedBy: job.processedBy,
+  } as JobJson;
+}
+
+/**
+ * The job of a claim taken from an offer: rebuilt from the offered copy, or read from Redis when
+ * there is none or it does not rebuild. Undefined when the job is gone.
+ */
+export async function offeredJob(
+  queue: ConstructorParameters<typeof Job>[0],
+  claim: Claim,
+): Promise<Job | undefined> {
+  if (claim.job) {
+    try {
+      return Job.fromJSON(queue, claim.job, claim.id);
+    } catch {
+      // A copy whose data is not JSON: read the job itself.
+    }
+  }
+  return (await Job.fromId(queue, claim.id)) as Job | undefined;
 }
 
 /** The pub/sub channel offers are announced on. */
@@ -48,17 +106,21 @@ const PUSH_CHUNK = 1000;
 /**
  * Puts `claims` on the owner's list (the list lives `ttlMs`, as long as the locks) and announces it.
  * Resolves with the number of triggerers that heard the announcement (0: nobody will take them).
+ * The list is written a chunk at a time, each chunk sent while the next is encoded; nobody reads it
+ * before the announcement, which goes out only once every chunk is stored.
  */
 export async function offerClaims(
   redis: Redis,
   options: { owner: string; prefix: string; claims: readonly Claim[]; ttlMs: number },
 ): Promise<{ listKey: string; peers: number }> {
   const listKey = handOffListKey(options.owner, options.prefix);
-  const multi = redis.multi().del(listKey, doneKey(listKey));
+  const stored: Promise<unknown>[] = [redis.del(listKey, doneKey(listKey))];
   for (let i = 0; i < options.claims.length; i += PUSH_CHUNK) {
-    multi.rpush(listKey, ...options.claims.slice(i, i + PUSH_CHUNK).map(encodeClaim));
+    stored.push(redis.rpush(listKey, ...options.claims.slice(i, i + PUSH_CHUNK).map(encodeClaim)));
+    // Set with the first chunk: a process that dies while offering leaves nothing behind for long.
+    if (i === 0) stored.push(redis.pexpire(listKey, options.ttlMs));
   }
-  await multi.pexpire(listKey, options.ttlMs).exec();
+  await Promise.all(stored);
   const peers = await redis.publish(
     handOffChannel(options.prefix),
     JSON.stringify({ list: listKey, count: options.claims.length }),
@@ -172,14 +234,31 @@ export function parseOffer(message: string, prefix: string): string | undefined 
 }
 
 function encodeClaim(claim: Claim): string {
-  return JSON.stringify([claim.id, claim.token]);
+  return JSON.stringify(claim.job ? [claim.id, claim.token, claim.job] : [claim.id, claim.token]);
 }
 
-function decodeClaim(text: string): Claim | undefined {
+/** A claim from its list entry; a copy of the job that is not one of this id is dropped (read back instead). */
+export function decodeClaim(text: string): Claim | undefined {
   try {
-    const [id, token] = JSON.parse(text) as unknown[];
-    return typeof id === 'string' && typeof token === 'string' ? { id, token } : undefined;
+    const [id, token, job] = JSON.parse(text) as unknown[];
+    if (typeof id !== 'string' || typeof token !== 'string') return undefined;
+    return isJobJson(job, id) ? { id, token, job } : { id, token };
   } catch {
     return undefined;
   }
+}
+
+function isJobJson(job: unknown, id: string): job is JobJson {
+  if (typeof job !== 'object' || job === null) return false;
+  const j = job as Partial<Record<keyof JobJson, unknown>>;
+  return (
+    j.id === id &&
+    typeof j.name === 'string' &&
+    typeof j.data === 'string' &&
+    typeof j.opts === 'object' &&
+    j.opts !== null &&
+    typeof j.timestamp === 'number' &&
+    typeof j.attemptsMade === 'number' &&
+    typeof j.attemptsStarted === 'number'
+  );
 }

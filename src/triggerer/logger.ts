@@ -48,13 +48,43 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return destination === undefined ? pino(settings) : pino(settings, destination);
 }
 
-/** The child logger of one trigger: every line carries its id, classpath and endpoint. */
+/** Levels whose calls a trigger logger skips while they are off, without making its child. */
+const LEVEL_METHODS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+const skip = () => undefined;
+
+/**
+ * The child logger of one trigger: every line carries its id, classpath and endpoint. The pino
+ * child is made on first use at an enabled level (a triggerer sets up thousands of watchers at once,
+ * most of which never write a line, and making a child costs as much as a watcher's poll
+ * subscription); until then a call at a disabled level does nothing.
+ */
 export function triggerLogger(
   base: Logger,
   fields: { triggerId: string; classpath: string; endpoint?: string | undefined },
 ): Logger {
   const { triggerId, classpath, endpoint } = fields;
-  return base.child({ triggerId, classpath, ...(endpoint !== undefined && { endpoint }) });
+  let child: Logger | undefined;
+  const made = () =>
+    (child ??= base.child({ triggerId, classpath, ...(endpoint !== undefined && { endpoint }) }));
+  // The target is a bare object: the base's own properties must not constrain what the trap returns.
+  return new Proxy({} as Logger, {
+    get(_target, property) {
+      if (
+        !child &&
+        typeof property === 'string' &&
+        LEVEL_METHODS.has(property) &&
+        !base.isLevelEnabled(property)
+      ) {
+        return skip;
+      }
+      const logger = made();
+      const value: unknown = Reflect.get(logger, property, logger);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(logger) : value;
+    },
+    set(_target, property, value) {
+      return Reflect.set(made(), property, value);
+    },
+  });
 }
 
 /**

@@ -106,6 +106,8 @@ test('durations read as 30s, 5m, 8h, 1h30m, ISO 8601 or seconds', () => {
   assert.equal(parseDuration('8h'), 28_800_000);
   assert.equal(parseDuration('1h30m'), 5_400_000);
   assert.equal(parseDuration('250ms'), 250);
+  assert.equal(parseDuration('2d'), 172_800_000);
+  assert.equal(parseDuration(' 5S '), 5000);
   assert.equal(parseDuration('PT5M'), 300_000);
   assert.equal(parseDuration('P1DT2H'), 93_600_000);
   assert.equal(parseDuration('PT0.5S'), 500);

@@ -112,9 +112,15 @@ describe('two triggerer processes holding 100 triggers', () => {
     assert.equal(first.child.exitCode, 0, first.output());
     assert.match(
       first.output(),
-      /"triggers":50,"toPeers":50,"peers":1,"stoppedMs":\d+,"ms":\d+,"msg":"handed the active triggers back to the queue"/,
+      /"triggers":50,"toPeers":50,"peers":1,"stoppedMs":\d+,"offeredMs":\d+,"ms":\d+,"msg":"handed the active triggers back to the queue"/,
     );
     await waitUntil(() => activeIs(N), { timeoutMs: 10_000, what: 'the other triggerer to adopt all' });
+    // The adopter says so once every trigger it took is watched again.
+    const adopted = /"triggers":50,"takenMs":\d+,"watchingMs":\d+,"msg":"adopted triggers from a closing peer"/;
+    await waitUntil(() => (adopted.test(second.output()) ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'the adopter to log the adoption',
+    });
     // Hand-off is not cancellation: the watched program is untouched and nothing resumed.
     assert.equal(await programState(supervisord.configPath, 'term'), 'RUNNING');
     assert.equal(counter.distinct(), 0);

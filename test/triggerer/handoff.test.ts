@@ -1,16 +1,21 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { FlowProducer, Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
+  decodeClaim,
   doneWithOffer,
   handOffChannel,
   handOffListKey,
+  jobJson,
   offerClaims,
+  offeredJob,
   offerSettled,
   parseOffer,
   takeClaims,
   withdrawClaims,
 } from '../../src/triggerer/handoff.js';
+import { redisOptions } from '../../src/triggerer/redis.js';
 import { waitUntil } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 
@@ -103,6 +108,121 @@ describe('hand-off offers (real Redis)', () => {
     await offerSettled(client, silent.listKey, { peers: 1, maxMs: 200, pollMs: 5 });
     assert.ok(Date.now() - startedAt >= 200);
     assert.equal((await withdrawClaims(client, silent.listKey)).length, 5);
+  });
+
+  test("a claim offered with its job's copy is the job as claimed; finishing it resumes the flow's parent", async () => {
+    const flows = new FlowProducer({ connection: redisOptions(redis.url) });
+    const claimant = new Worker('copy-triggers', undefined, {
+      connection: redisOptions(redis.url),
+      autorun: false,
+    });
+    const taker = new Worker('copy-triggers', undefined, {
+      connection: redisOptions(redis.url),
+      autorun: false,
+    });
+    try {
+      const flow = await flows.add({
+        name: 'resume',
+        queueName: 'copy-resume',
+        children: [
+          {
+            name: 'trigger',
+            queueName: 'copy-triggers',
+            data: { v: 1, classpath: 'x.Y', kwargs: { programs: ['a:b'] } },
+            opts: { jobId: 'with-copy', attempts: 1, ignoreDependencyOnFailure: true, priority: 3 },
+          },
+        ],
+      });
+      const token = 'claimant:1';
+      const claimed = (await claimant.getNextJob(token)) as Job;
+      assert.equal(claimed.id, 'with-copy');
+      const { listKey } = await offerClaims(client, {
+        owner: 'claimant',
+        prefix: 'bull',
+        claims: [{ id: 'with-copy', token, job: jobJson(claimed) }],
+        ttlMs: 10_000,
+      });
+      const [claim] = await takeClaims(client, listKey, 10);
+      assert.ok(claim?.job, 'the claim carries the copy');
+      // The copy is what the claimant held, not a read: a change in Redis since does not show.
+      await claimed.updateData({ v: 1, classpath: 'x.Y', kwargs: { programs: ['changed'] } });
+      const rebuilt = (await offeredJob(taker, claim)) as Job;
+      const fields = (j: Job) => [
+        j.id,
+        j.name,
+        j.data,
+        j.opts,
+        j.timestamp,
+        j.attemptsMade,
+        j.attemptsStarted,
+        j.processedOn,
+        j.parentKey,
+        j.parent,
+        j.priority,
+      ];
+      claimed.data = { v: 1, classpath: 'x.Y', kwargs: { programs: ['a:b'] } };
+      assert.deepEqual(fields(rebuilt), fields(claimed));
+      assert.equal(rebuilt.parentKey, `bull:copy-resume:${flow.job.id}`);
+      // Finishing the rebuilt job under the handed-over token is finishing the child of the flow.
+      await rebuilt.moveToCompleted({ status: 'fired' }, token, false);
+      assert.equal(await Job.fromId(taker, 'with-copy').then((j) => j?.returnvalue?.status), 'fired');
+      assert.equal(await flow.job.getState(), 'waiting');
+    } finally {
+      await Promise.all([flows.close(), claimant.close(), taker.close()]);
+    }
+  });
+
+  test('a claim without a usable copy of its job is read from Redis', async () => {
+    assert.deepEqual(decodeClaim('["j1","t1"]'), { id: 'j1', token: 't1' });
+    // A copy of another job, or one missing what Job.fromJSON needs, is dropped, never trusted.
+    const copy = {
+      id: 'j1',
+      name: 'trigger',
+      data: '{}',
+      opts: {},
+      timestamp: 1,
+      attemptsMade: 0,
+      attemptsStarted: 1,
+    };
+    assert.deepEqual(decodeClaim(JSON.stringify(['j1', 't1', copy]))?.job, copy);
+    assert.deepEqual(decodeClaim(JSON.stringify(['j1', 't1', { ...copy, id: 'j2' }])), {
+      id: 'j1',
+      token: 't1',
+    });
+    assert.deepEqual(decodeClaim(JSON.stringify(['j1', 't1', { ...copy, data: {} }])), {
+      id: 'j1',
+      token: 't1',
+    });
+    assert.equal(decodeClaim('["j1"]'), undefined);
+    assert.equal(decodeClaim('{'), undefined);
+
+    const worker = new Worker('read-triggers', undefined, {
+      connection: redisOptions(redis.url),
+      autorun: false,
+    });
+    try {
+      await worker.waitUntilReady();
+      const flows = new FlowProducer({ connection: redisOptions(redis.url) });
+      await flows.add({
+        name: 'plain',
+        queueName: 'read-triggers',
+        data: { n: 7 },
+        opts: { jobId: 'no-copy' },
+      });
+      await flows.close();
+      const read = await offeredJob(worker, { id: 'no-copy', token: 't' });
+      assert.deepEqual(read?.data, { n: 7 });
+      assert.equal(await offeredJob(worker, { id: 'gone', token: 't' }), undefined);
+      // A copy whose data is not JSON does not rebuild: the job is read instead.
+      const broken = await offeredJob(worker, {
+        id: 'no-copy',
+        token: 't',
+        job: { ...copy, id: 'no-copy', data: '{' } as never,
+      });
+      assert.deepEqual(broken?.data, { n: 7 });
+    } finally {
+      await worker.close();
+    }
   });
 
   test('a malformed or foreign announcement is not an offer', () => {

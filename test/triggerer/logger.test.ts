@@ -49,6 +49,44 @@ describe('triggerer logger', () => {
     assert.equal(parsed.msg, 'watching');
   });
 
+  test('a trigger logger makes its pino child only when it first writes a line', () => {
+    const out = capture();
+    const base = createLogger({ destination: out, pretty: false, level: 'info' });
+    let children = 0;
+    const child = base.child.bind(base);
+    base.child = ((...args: Parameters<typeof base.child>) => {
+      children += 1;
+      return child(...args);
+    }) as typeof base.child;
+    const log = triggerLogger(base, { triggerId: 't-2', classpath: 'supervisor.ProgramStateTrigger' });
+    log.debug('not at info level');
+    assert.equal(children, 0);
+    assert.deepEqual(out.lines, []);
+    log.info('written');
+    log.warn('written too');
+    assert.equal(children, 1);
+    const lines = out.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(
+      lines.map((l) => [l.triggerId, l.msg]),
+      [
+        ['t-2', 'written'],
+        ['t-2', 'written too'],
+      ],
+    );
+  });
+
+  test("a trigger logger's level can be lowered like any pino logger's", () => {
+    const out = capture();
+    const base = createLogger({ destination: out, pretty: false, level: 'info' });
+    const log = triggerLogger(base, { triggerId: 't-3', classpath: 'x.Y', endpoint: 'box' });
+    log.level = 'debug';
+    assert.equal(log.isLevelEnabled('debug'), true);
+    log.debug('now shown');
+    assert.equal((JSON.parse(out.lines[0] ?? '{}') as { endpoint: string }).endpoint, 'box');
+    base.info('the base stays at info');
+    assert.equal(base.isLevelEnabled('debug'), false);
+  });
+
   test('the level option filters lower levels', () => {
     const out = capture();
     const logger = createLogger({ destination: out, level: 'warn' });

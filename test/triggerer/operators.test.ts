@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { firstValueFrom, from, lastValueFrom, map, of, Subject, toArray } from 'rxjs';
+import { firstValueFrom, from, lastValueFrom, map, of, ReplaySubject, Subject, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import {
   atTime,
@@ -189,6 +189,34 @@ describe('firstMatching', () => {
 
   test('a decision of null or false still counts: only undefined means keep watching', async () => {
     assert.equal(await firstValueFrom(of(1, 2).pipe(firstMatching(() => false))), false);
+  });
+
+  test('after its decision it leaves the source; an error thrown by decide is the error of the stream', () => {
+    scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold('a-b-c-d', { a: 1, b: 2, c: 3, d: 4 });
+      expectObservable(source.pipe(firstMatching((n) => (n > 1 ? n * 10 : undefined)))).toBe('--(x|)', {
+        x: 20,
+      });
+      expectSubscriptions(source.subscriptions).toBe('^-!');
+      const failing = cold('a-b', { a: 1, b: 2 });
+      const boom = new Error('boom');
+      expectObservable(
+        failing.pipe(
+          firstMatching((n) => {
+            if (n === 2) throw boom;
+            return undefined;
+          }),
+        ),
+      ).toBe('--#', undefined, boom);
+      expectSubscriptions(failing.subscriptions).toBe('^-!');
+    });
+  });
+
+  test('a match in a value replayed at subscription ends it at once', async () => {
+    const replayed = new ReplaySubject<number>(1);
+    replayed.next(5);
+    assert.equal(await firstValueFrom(replayed.pipe(firstMatching((n) => n))), 5);
+    assert.equal(replayed.observed, false);
   });
 });
 
