@@ -19,12 +19,15 @@ import { CancelSignals, type CancelListener, type CancelRequest } from './cancel
 import { ClaimingWorker } from './claims.js';
 import {
   doneWithOffer,
+  handOffListKey,
   HandOffs,
   jobJson,
+  type Offer,
   offerClaims,
   offeredJob,
   offerSettled,
   takeClaims,
+  type Taken,
   withdrawClaims,
 } from './handoff.js';
 import { acceptTrigger, InvalidTriggerRecord, type TriggerLookup } from './intake.js';
@@ -102,6 +105,8 @@ const LOCK_RENEWAL_ERROR = 'could not renew lock for job ';
 
 /** Claims taken from a peer's hand-off per round trip. */
 const ADOPT_BATCH = 500;
+/** Pause before looking again at a streamed offer found empty while its peer is still adding to it. */
+const STREAM_POLL_MS = 5;
 /**
  * How long a closing triggerer waits for its peers to take its claims before it puts the rest back
  * to wait. Its locks are renewed meanwhile; this bounds only its exit (a peer's adoption of 10,000
@@ -279,7 +284,7 @@ export class Triggerer {
       this.options.connection,
       this.prefix,
       this.logger,
-      (listKey) => void this.adopt(listKey),
+      (offer) => void this.adopt(offer),
     );
     try {
       await this.handOffs.start();
@@ -465,12 +470,19 @@ export class Triggerer {
         prefix: this.prefix,
         claims: offer.map((h) => ({ id: h.claim.id, token: h.claim.token ?? '', job: jobJson(h.job) })),
         ttlMs: lockDurationMs,
+        onAnnounced: () => {
+          listKey = handOffListKey(worker.id, this.prefix);
+          this.offeredAt = performance.now();
+        },
       });
       listKey = offered.listKey;
-      this.offeredAt = performance.now();
-      if (offered.peers > 0) {
-        await offerSettled(redis, listKey, { peers: offered.peers, maxMs: OFFER_WAIT_MS });
+      if (offered.peers === 0) {
+        // Nobody heard the announcement: nobody holds any of them, and nobody knows the list.
+        await withdrawClaims(redis, listKey).catch(() => undefined);
+        settle(offer, true);
+        return { taken: 0, peers: 0 };
       }
+      await offerSettled(redis, listKey, { peers: offered.peers, maxMs: OFFER_WAIT_MS });
       const left = new Set((await withdrawClaims(redis, listKey)).map((c) => c.id));
       settle(
         offer.filter((h) => left.has(h.claim.id)),
@@ -481,12 +493,12 @@ export class Triggerer {
     } catch (error) {
       this.logger.warn({ err: error }, 'hand-off to peers failed; the triggers go back to the queue');
       if (listKey === undefined) {
-        // Nothing was offered: every claim is still only ours.
+        // Nothing was announced: every claim is still only ours.
         settle(offerable, true);
         return { taken: 0, peers: 0 };
       }
-      // Offered: a claim a peer took must not be moved. What cannot be withdrawn now is left to
-      // the lock expiry and the stalled check.
+      // Announced: a claim a peer took must not be moved. What cannot be withdrawn now (taken, or
+      // in a chunk that never reached the list) is left to the lock expiry and the stalled check.
       const left = await withdrawClaims(handOffs.redis, listKey).catch(() => []);
       const ids = new Set(left.map((c) => c.id));
       settle(
@@ -498,8 +510,13 @@ export class Triggerer {
     }
   }
 
-  /** Takes claims a closing peer offers on `listKey`, as many as there is room for. */
-  private async adopt(listKey: string): Promise<void> {
+  /**
+   * Takes claims a closing peer offers, as many as there is room for. A streamed offer is taken
+   * while its peer adds to it, until it is complete and empty (or the peer went silent for a lock
+   * duration: it died while offering, and what it did not add is left to the stalled check).
+   */
+  private async adopt(offer: Offer): Promise<void> {
+    const listKey = offer.list;
     const worker = this.worker;
     const handOffs = this.handOffs;
     if (!handOffs) return;
@@ -514,12 +531,13 @@ export class Triggerer {
     const startedAt = performance.now();
     const setUp: Promise<void>[] = [];
     try {
-      let took = 0;
-      do {
-        took = 0;
+      let lastTaken = performance.now();
+      while (!this.handingOff) {
+        const round: { taken?: Taken } = {};
         adopted += await worker.adopt(async (room) => {
-          const claims = await takeClaims(handOffs.redis, listKey, Math.min(room, ADOPT_BATCH));
-          took = claims.length;
+          const taken = await takeClaims(handOffs.redis, offer, Math.min(room, ADOPT_BATCH));
+          round.taken = taken;
+          const claims = taken.claims;
           if (claims.length === 0) return [];
           // Only the holder of a lock's token can extend it: a claim whose lock ran out is left
           // to BullMQ's stalled check.
@@ -543,8 +561,17 @@ export class Triggerer {
           }
           return found;
         });
-        // Nothing taken: the offer is empty, this process full or closing.
-      } while (took > 0 && !this.handingOff);
+        const taken = round.taken;
+        // Not taken at all: this process is full or closing.
+        if (!taken) break;
+        if (taken.claims.length > 0) {
+          lastTaken = performance.now();
+          continue;
+        }
+        if (taken.complete || performance.now() - lastTaken > lockDurationMs) break;
+        // Empty for now: the peer is still adding claims.
+        await new Promise((resolve) => setTimeout(resolve, STREAM_POLL_MS));
+      }
     } catch (error) {
       this.logger.warn({ err: error, listKey }, "could not adopt a peer's triggers");
     }

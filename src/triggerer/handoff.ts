@@ -97,42 +97,101 @@ function doneKey(listKey: string): string {
   return `${listKey}:done`;
 }
 
+/** Set once every claim of a streamed offer is on its list. */
+function completeKey(listKey: string): string {
+  return `${listKey}:complete`;
+}
+
+/** An announced offer: where its claims are, and whether more may still be added to the list. */
+export interface Offer {
+  list: string;
+  /**
+   * True: announced after the first chunk, the rest are being added; the list is complete once its
+   * complete flag is set. False (and offers from versions before streaming): complete when announced.
+   */
+  streamed: boolean;
+}
+
 /** How long closing waits for Redis to confirm, before it drops the connection anyway. */
 const CLOSE_WAIT_MS = 1000;
 
-/** Arguments per RPUSH, so that one offer of 10,000 claims is a few commands, not one huge one. */
+/**
+ * Claims on the list before the announcement: peers start on these while the rest are encoded and
+ * added (the offering process is otherwise idle, its peers busy).
+ */
+const FIRST_CHUNK = 500;
+/** Arguments per RPUSH after the first chunk, so that one offer of 10,000 claims is a few commands. */
 const PUSH_CHUNK = 1000;
 
 /**
- * Puts `claims` on the owner's list (the list lives `ttlMs`, as long as the locks) and announces it.
- * Resolves with the number of triggerers that heard the announcement (0: nobody will take them).
- * The list is written a chunk at a time, each chunk sent while the next is encoded; nobody reads it
- * before the announcement, which goes out only once every chunk is stored.
+ * Offers `claims` on the owner's list (the list lives `ttlMs`, as long as the locks): the first
+ * chunk is stored, the offer announced (`onAnnounced` is called then: from that moment a peer may
+ * hold any claim on the list), then the rest are added, each chunk sent while the next is encoded,
+ * and the complete flag set after the last. Resolves with the number of triggerers that heard the
+ * announcement; when none did, nothing more is added (nobody will take any, and nobody knows the
+ * list). A chunk that fails after the announcement rejects; claims it held were never offered.
  */
 export async function offerClaims(
   redis: Redis,
-  options: { owner: string; prefix: string; claims: readonly Claim[]; ttlMs: number },
+  options: {
+    owner: string;
+    prefix: string;
+    claims: readonly Claim[];
+    ttlMs: number;
+    onAnnounced?: () => void;
+  },
 ): Promise<{ listKey: string; peers: number }> {
+  const { claims, ttlMs } = options;
   const listKey = handOffListKey(options.owner, options.prefix);
-  const stored: Promise<unknown>[] = [redis.del(listKey, doneKey(listKey))];
-  for (let i = 0; i < options.claims.length; i += PUSH_CHUNK) {
-    stored.push(redis.rpush(listKey, ...options.claims.slice(i, i + PUSH_CHUNK).map(encodeClaim)));
-    // Set with the first chunk: a process that dies while offering leaves nothing behind for long.
-    if (i === 0) stored.push(redis.pexpire(listKey, options.ttlMs));
-  }
-  await Promise.all(stored);
+  const streamed = claims.length > FIRST_CHUNK;
+  const first = claims.slice(0, FIRST_CHUNK).map(encodeClaim);
+  const start = redis.multi().del(listKey, doneKey(listKey), completeKey(listKey));
+  // Expiring from the first chunk: a process that dies while offering leaves nothing behind for long.
+  if (first.length > 0) start.rpush(listKey, ...first).pexpire(listKey, ttlMs);
+  await start.exec();
   const peers = await redis.publish(
     handOffChannel(options.prefix),
-    JSON.stringify({ list: listKey, count: options.claims.length }),
+    JSON.stringify({ list: listKey, count: claims.length, ...(streamed && { streamed: true }) }),
   );
+  options.onAnnounced?.();
+  if (peers > 0 && streamed) {
+    const stored: Promise<unknown>[] = [];
+    for (let i = FIRST_CHUNK; i < claims.length; i += PUSH_CHUNK) {
+      stored.push(redis.rpush(listKey, ...claims.slice(i, i + PUSH_CHUNK).map(encodeClaim)));
+    }
+    // One connection runs its commands in order: the flag is set after every chunk is on the list.
+    stored.push(redis.set(completeKey(listKey), '1', 'PX', ttlMs));
+    await Promise.all(stored);
+  }
   return { listKey, peers };
 }
 
-/** Pops up to `count` offered claims (each goes to exactly one caller). */
-export async function takeClaims(redis: Redis, listKey: string, count: number): Promise<Claim[]> {
-  if (count <= 0) return [];
-  const popped = await redis.lpop(listKey, count);
-  return (popped ?? []).flatMap((text) => decodeClaim(text) ?? []);
+/** Claims popped from an offer, and whether the offer was complete when they were. */
+export interface Taken {
+  claims: Claim[];
+  /** Every claim of the offer had been added: fewer claims than asked for means none are left. */
+  complete: boolean;
+}
+
+/**
+ * Pops up to `count` offered claims (each goes to exactly one caller). For a streamed offer, the pop
+ * and the complete flag are read at once: complete with fewer than `count` means the list is done.
+ */
+export async function takeClaims(redis: Redis, offer: Offer, count: number): Promise<Taken> {
+  if (count <= 0) return { claims: [], complete: !offer.streamed };
+  const [[popError, popped], [, flag]] = ((await redis
+    .multi()
+    .lpop(offer.list, count)
+    .exists(completeKey(offer.list))
+    .exec()) ?? [
+    [null, null],
+    [null, 0],
+  ]) as [[Error | null, string[] | null], [unknown, number]];
+  if (popError) throw popError;
+  return {
+    claims: (popped ?? []).flatMap((text) => decodeClaim(text) ?? []),
+    complete: !offer.streamed || flag === 1,
+  };
 }
 
 /** A peer is done with an offer: it took what it had room for (maybe nothing). */
@@ -142,7 +201,11 @@ export async function doneWithOffer(redis: Redis, listKey: string, ttlMs: number
 
 /** Takes back every claim still offered, atomically against peers' pops. */
 export async function withdrawClaims(redis: Redis, listKey: string): Promise<Claim[]> {
-  const result = await redis.multi().lrange(listKey, 0, -1).del(listKey, doneKey(listKey)).exec();
+  const result = await redis
+    .multi()
+    .lrange(listKey, 0, -1)
+    .del(listKey, doneKey(listKey), completeKey(listKey))
+    .exec();
   const texts = (result?.[0]?.[1] ?? []) as string[];
   return texts.flatMap((text) => decodeClaim(text) ?? []);
 }
@@ -179,7 +242,7 @@ export class HandOffs {
     private readonly connection: ConnectionOptions,
     private readonly prefix: string,
     private readonly logger: Logger,
-    private readonly onOffer: (listKey: string) => void,
+    private readonly onOffer: (offer: Offer) => void,
   ) {}
 
   /** Connects and subscribes; resolves once this process counts as a listening peer. */
@@ -188,9 +251,9 @@ export class HandOffs {
     this.commands = connect(this.connection, {}, errors);
     this.subscriber = connect(this.connection, {}, errors);
     this.subscriber.on('message', (_channel: string, message: string) => {
-      const list = parseOffer(message, this.prefix);
-      if (list === undefined) this.logger.warn('ignoring a malformed hand-off announcement');
-      else this.onOffer(list);
+      const offer = parseOffer(message, this.prefix);
+      if (offer === undefined) this.logger.warn('ignoring a malformed hand-off announcement');
+      else this.onOffer(offer);
     });
     await this.subscriber.subscribe(handOffChannel(this.prefix));
   }
@@ -223,11 +286,13 @@ export class HandOffs {
   }
 }
 
-/** The list key of an announcement, only when it is one of this prefix's hand-off lists. */
-export function parseOffer(message: string, prefix: string): string | undefined {
+/** The offer of an announcement, only when its list is one of this prefix's hand-off lists. */
+export function parseOffer(message: string, prefix: string): Offer | undefined {
   try {
-    const list = (JSON.parse(message) as { list?: unknown }).list;
-    return typeof list === 'string' && list.startsWith(handOffListKey('', prefix)) ? list : undefined;
+    const { list, streamed } = JSON.parse(message) as { list?: unknown; streamed?: unknown };
+    return typeof list === 'string' && list.startsWith(handOffListKey('', prefix))
+      ? { list, streamed: streamed === true }
+      : undefined;
   } catch {
     return undefined;
   }

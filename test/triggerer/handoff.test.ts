@@ -39,40 +39,106 @@ describe('hand-off offers (real Redis)', () => {
     await redis?.stop();
   });
 
+  /** Subscribes a listener to `prefix`'s announcements for the duration of `body`. */
+  async function listening<T>(prefix: string, body: (heard: string[]) => Promise<T>): Promise<T> {
+    const heard: string[] = [];
+    const onMessage = (_channel: string, message: string) => heard.push(message);
+    listener.on('message', onMessage);
+    await listener.subscribe(handOffChannel(prefix));
+    try {
+      return await body(heard);
+    } finally {
+      await listener.unsubscribe(handOffChannel(prefix));
+      listener.off('message', onMessage);
+    }
+  }
+
   test('each offered claim goes to exactly one taker; a withdrawal gets exactly the rest', async () => {
     const offered = claims(2500);
+    await listening('split', async () => {
+      const { listKey, peers } = await offerClaims(client, {
+        owner: 'worker-a',
+        prefix: 'split',
+        claims: offered,
+        ttlMs: 10_000,
+      });
+      assert.equal(listKey, handOffListKey('worker-a', 'split'));
+      assert.equal(peers, 1);
+      const offer = { list: listKey, streamed: true };
+      const other = new Redis(redis.url);
+      try {
+        const [one, two] = await Promise.all([takeClaims(client, offer, 900), takeClaims(other, offer, 900)]);
+        const rest = await withdrawClaims(client, listKey);
+        const all = [...one.claims, ...two.claims, ...rest];
+        assert.equal(one.claims.length + two.claims.length, 1800);
+        assert.ok(one.complete && two.complete, 'offerClaims resolves once the offer is complete');
+        assert.equal(rest.length, 700);
+        assert.deepEqual(all.map((c) => c.id).sort(), offered.map((c) => c.id).sort());
+        // Ids and tokens travel intact, ':' and all.
+        assert.ok(all.every((c) => c.token === `worker-a:${c.id.slice('job:'.length)}`));
+        assert.deepEqual((await takeClaims(client, offer, 10)).claims, []);
+      } finally {
+        other.disconnect();
+      }
+    });
+  });
+
+  test('a big offer is announced after its first chunk; taking while it grows gets every claim once', async () => {
+    const offered = claims(5000);
+    await listening('stream', async (heard) => {
+      const taken: string[] = [];
+      const completeAt: boolean[] = [];
+      let taking: Promise<void> | undefined;
+      // The taker's rule (as a triggerer's): stop once the offer is complete and a pop came short.
+      const takeAll = async (offer: { list: string; streamed: boolean }) => {
+        for (;;) {
+          const round = await takeClaims(client, offer, 100);
+          taken.push(...round.claims.map((c) => c.id));
+          completeAt.push(round.complete);
+          if (round.complete && round.claims.length < 100) return;
+          if (round.claims.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      };
+      const { peers } = await offerClaims(client, {
+        owner: 'worker-s',
+        prefix: 'stream',
+        claims: offered,
+        ttlMs: 10_000,
+        // On the offering connection, so the first pop is queued before the rest of the list.
+        onAnnounced: () => {
+          taking = takeAll({ list: handOffListKey('worker-s', 'stream'), streamed: true });
+        },
+      });
+      assert.equal(peers, 1);
+      await taking;
+      assert.equal(taken.length, 5000);
+      assert.equal(new Set(taken).size, 5000);
+      assert.equal(completeAt[0], false, 'the first pop came before the offer was complete');
+      assert.equal(completeAt.at(-1), true);
+      await waitUntil(() => (heard.length > 0 ? true : undefined), { what: 'the announcement' });
+      assert.deepEqual(parseOffer(heard[0] ?? '', 'stream'), {
+        list: handOffListKey('worker-s', 'stream'),
+        streamed: true,
+      });
+      assert.deepEqual(await withdrawClaims(client, handOffListKey('worker-s', 'stream')), []);
+    });
+  });
+
+  test('a big offer nobody hears stops after its first chunk (nobody can take it)', async () => {
     const { listKey, peers } = await offerClaims(client, {
-      owner: 'worker-a',
-      prefix: 'split',
-      claims: offered,
+      owner: 'worker-n',
+      prefix: 'nobody',
+      claims: claims(2000),
       ttlMs: 10_000,
     });
-    assert.equal(listKey, handOffListKey('worker-a', 'split'));
     assert.equal(peers, 0);
-    const other = new Redis(redis.url);
-    try {
-      const [one, two] = await Promise.all([
-        takeClaims(client, listKey, 900),
-        takeClaims(other, listKey, 900),
-      ]);
-      const rest = await withdrawClaims(client, listKey);
-      const all = [...one, ...two, ...rest];
-      assert.equal(one.length + two.length, 1800);
-      assert.equal(rest.length, 700);
-      assert.deepEqual(all.map((c) => c.id).sort(), offered.map((c) => c.id).sort());
-      // Ids and tokens travel intact, ':' and all.
-      assert.ok(all.every((c) => c.token === `worker-a:${c.id.slice('job:'.length)}`));
-      assert.deepEqual(await takeClaims(client, listKey, 10), []);
-    } finally {
-      other.disconnect();
-    }
+    const round = await takeClaims(client, { list: listKey, streamed: true }, 5000);
+    assert.equal(round.claims.length, 500);
+    assert.equal(round.complete, false);
   });
 
   test('the announcement reaches the listeners, who are counted as peers', async () => {
-    const heard: string[] = [];
-    listener.on('message', (_channel: string, message: string) => heard.push(message));
-    await listener.subscribe(handOffChannel('heard'));
-    try {
+    await listening('heard', async (heard) => {
       const { listKey, peers } = await offerClaims(client, {
         owner: 'worker-b',
         prefix: 'heard',
@@ -81,17 +147,16 @@ describe('hand-off offers (real Redis)', () => {
       });
       assert.equal(peers, 1);
       await waitUntil(() => (heard.length > 0 ? true : undefined), { what: 'the announcement' });
-      assert.equal(parseOffer(heard[0] ?? '', 'heard'), listKey);
-    } finally {
-      await listener.unsubscribe(handOffChannel('heard'));
-    }
+      // A small offer is whole when announced.
+      assert.deepEqual(parseOffer(heard[0] ?? '', 'heard'), { list: listKey, streamed: false });
+    });
   });
 
   test('an offer is settled when it is empty, when every peer is done, or when its time is up', async () => {
     const offer = (owner: string) =>
       offerClaims(client, { owner, prefix: 'settle', claims: claims(5), ttlMs: 10_000 });
     const empty = await offer('empty');
-    await takeClaims(client, empty.listKey, 5);
+    await takeClaims(client, { list: empty.listKey, streamed: false }, 5);
     await offerSettled(client, empty.listKey, { peers: 2, maxMs: 60_000, pollMs: 5 });
 
     const done = await offer('done');
@@ -142,7 +207,7 @@ describe('hand-off offers (real Redis)', () => {
         claims: [{ id: 'with-copy', token, job: jobJson(claimed) }],
         ttlMs: 10_000,
       });
-      const [claim] = await takeClaims(client, listKey, 10);
+      const [claim] = (await takeClaims(client, { list: listKey, streamed: false }, 10)).claims;
       assert.ok(claim?.job, 'the claim carries the copy');
       // The copy is what the claimant held, not a read: a change in Redis since does not show.
       await claimed.updateData({ v: 1, classpath: 'x.Y', kwargs: { programs: ['changed'] } });
@@ -229,6 +294,13 @@ describe('hand-off offers (real Redis)', () => {
     assert.equal(parseOffer('not json', 'bull'), undefined);
     assert.equal(parseOffer('{"list": 3}', 'bull'), undefined);
     assert.equal(parseOffer('{"list":"other:st:handoff:w1"}', 'bull'), undefined);
-    assert.equal(parseOffer('{"list":"bull:st:handoff:w1","count":2}', 'bull'), 'bull:st:handoff:w1');
+    assert.deepEqual(parseOffer('{"list":"bull:st:handoff:w1","count":2}', 'bull'), {
+      list: 'bull:st:handoff:w1',
+      streamed: false,
+    });
+    assert.deepEqual(parseOffer('{"list":"bull:st:handoff:w1","streamed":true}', 'bull'), {
+      list: 'bull:st:handoff:w1',
+      streamed: true,
+    });
   });
 });
