@@ -116,7 +116,8 @@ describe('two triggerer processes holding 100 triggers', () => {
     );
     await waitUntil(() => activeIs(N), { timeoutMs: 10_000, what: 'the other triggerer to adopt all' });
     // The adopter says so once every trigger it took is watched again.
-    const adopted = /"triggers":50,"takenMs":\d+,"watchingMs":\d+,"msg":"adopted triggers from a closing peer"/;
+    const adopted =
+      /"triggers":50,"takenMs":\d+,"watchingMs":\d+,"msg":"adopted triggers from a closing peer"/;
     await waitUntil(() => (adopted.test(second.output()) ? true : undefined), {
       timeoutMs: 10_000,
       what: 'the adopter to log the adoption',
