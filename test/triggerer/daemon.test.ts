@@ -264,13 +264,19 @@ describe('Triggerer hand-off on close (real Redis)', () => {
   });
 
   /** A triggerer on `prefix` that logs into `lines`. */
-  async function startOn(prefix: string, capacity: number, lines: string[] = []): Promise<Triggerer> {
+  async function startOn(
+    prefix: string,
+    capacity: number,
+    lines: string[] = [],
+    lockDurationMs?: number,
+  ): Promise<Triggerer> {
     const triggerer = new Triggerer({
       connection: redisOptions(redis.url),
       registry,
       endpoints: await ConnectionResolver.create({ env: {} }),
       prefix,
       capacity,
+      ...(lockDurationMs !== undefined && { lockDurationMs }),
       logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
     });
     await triggerer.start();
@@ -280,7 +286,7 @@ describe('Triggerer hand-off on close (real Redis)', () => {
   /** A triggerer on `prefix` watching `count` test.Never triggers, with its log lines. */
   async function holding(prefix: string, count: number) {
     const lines: string[] = [];
-    const first = await startOn(prefix, 50, lines);
+    const first = await startOn(prefix, Math.max(50, count), lines);
     const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
     try {
       await Promise.all(
@@ -328,6 +334,97 @@ describe('Triggerer hand-off on close (real Redis)', () => {
       await first.close();
       await second?.close();
       await queue.close();
+    }
+  });
+
+  test('a big hand-off streams: the peer takes every claim with its lock while the rest is offered', async () => {
+    const prefix = 'stream';
+    const count = 1200;
+    const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url), prefix });
+    const raw = new Redis(redis.url);
+    const { first, ids, summary } = await holding(prefix, count);
+    const peerLines: string[] = [];
+    let second: Triggerer | undefined;
+    try {
+      const lockKeys = ids.map((id) => `${prefix}:${TRIGGERS_QUEUE}:${id}:lock`);
+      const tokens = await raw.mget(lockKeys);
+      second = await startOn(prefix, count + 100, peerLines);
+      await first.close();
+      const adopted = await waitUntil(
+        () =>
+          peerLines
+            .map((l) => JSON.parse(l) as Record<string, unknown>)
+            .find((l) => l.msg === 'adopted triggers from a closing peer'),
+        { what: 'the adoption line' },
+      );
+      // Logged once every adopted trigger is watched: all of them, over more than one chunk.
+      assert.equal(adopted.triggers, count);
+      assert.equal(second.metrics.watching, count);
+      assert.deepEqual(await raw.mget(lockKeys), tokens);
+      assert.deepEqual(await queue.getJobCounts('active', 'wait', 'completed', 'failed'), {
+        active: count,
+        wait: 0,
+        completed: 0,
+        failed: 0,
+      });
+      assert.equal(summary()?.toPeers, count);
+      // The offer is gone once settled. A peer's "done" can come after the withdrawal; it expires.
+      const left = await raw.keys(`${prefix}:st:handoff:*`);
+      assert.deepEqual(
+        left.filter((key) => !key.endsWith(':done')),
+        [],
+      );
+      for (const key of left) assert.ok((await raw.pttl(key)) > 0, `${key} expires`);
+    } finally {
+      raw.disconnect();
+      await first.close();
+      await second?.close();
+      await queue.close();
+    }
+  });
+
+  test('a big offer nobody listens to: every claim goes back to wait, none left on the list', async () => {
+    const prefix = 'unheard';
+    const count = 700;
+    const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url), prefix });
+    const raw = new Redis(redis.url);
+    const { first, summary } = await holding(prefix, count);
+    try {
+      await first.close();
+      assert.equal(summary()?.peers, 0);
+      assert.equal(summary()?.toPeers, 0);
+      assert.deepEqual(await queue.getJobCounts('active', 'wait', 'completed', 'failed'), {
+        active: 0,
+        wait: count,
+        completed: 0,
+        failed: 0,
+      });
+      assert.deepEqual(await raw.keys(`${prefix}:st:handoff:*`), []);
+    } finally {
+      raw.disconnect();
+      await first.close();
+      await queue.close();
+    }
+  });
+
+  test('a streamed offer whose offerer goes silent is given up after a lock duration', async () => {
+    const prefix = 'silent';
+    const lockDurationMs = 600;
+    const peer = await startOn(prefix, 10, [], lockDurationMs);
+    const raw = new Redis(redis.url);
+    try {
+      const list = `${prefix}:st:handoff:ghost`;
+      // Announced as streamed, and then nothing: the offering process died before adding anything.
+      const startedAt = Date.now();
+      assert.equal(await raw.publish(`${prefix}:st:handoff`, JSON.stringify({ list, streamed: true })), 1);
+      await waitUntil(async () => ((await raw.get(`${list}:done`)) === '1' ? true : undefined), {
+        what: 'the peer done with the offer',
+      });
+      assert.ok(Date.now() - startedAt >= lockDurationMs, 'it kept looking for a lock duration');
+      assert.equal(peer.running, 0);
+    } finally {
+      raw.disconnect();
+      await peer.close();
     }
   });
 
