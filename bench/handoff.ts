@@ -125,11 +125,7 @@ async function handOff(run: number): Promise<Record<string, unknown>> {
 
 /** The first JSON log line of `t` with message `msg`. */
 function line(t: TriggererProcess, msg: string): Record<string, unknown> | undefined {
-  const found = t.owned
-    .output()
-    .split('\n')
-    .find((l) => l.includes(`"msg":"${msg}"`));
-  return found ? (JSON.parse(found) as Record<string, unknown>) : undefined;
+  return t.logLines(msg)[0];
 }
 
 function round(seconds: number): number {

@@ -39,6 +39,8 @@ export interface TriggererProcess {
   running(): Promise<number>;
   /** Triggers it holds, watched or still being set up (its `triggers_held` gauge). */
   held(): Promise<number>;
+  /** Its JSON log lines so far whose message is `msg`, parsed (reading them costs it nothing). */
+  logLines(msg: string): Record<string, unknown>[];
 }
 
 let built: Promise<void> | undefined;
@@ -93,6 +95,12 @@ export async function startTriggerer(options: TriggererProcessOptions): Promise<
     rssMiB: () => rssMiB(pid),
     running: () => gauge('triggers_running'),
     held: () => gauge('triggers_held'),
+    logLines: (msg) =>
+      owned
+        .output()
+        .split('\n')
+        .filter((l) => l.includes(`"msg":"${msg}"`))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
   };
 }
 

@@ -487,12 +487,7 @@ async function handOffFromLogs(
   t0: number,
 ): Promise<{ heldMs: number; watchedMs: number; toPeers: number }> {
   const since = (t: TriggererProcess, msg: string) =>
-    t.owned
-      .output()
-      .split('\n')
-      .filter((l) => l.includes(`"msg":"${msg}"`))
-      .map((l) => JSON.parse(l) as Record<string, number>)
-      .filter((l) => l.time !== undefined && l.time >= t0);
+    (t.logLines(msg) as Record<string, number>[]).filter((l) => l.time !== undefined && l.time >= t0);
   return waitUntil(
     () => {
       const [handed] = since(victim, 'handed the active triggers back to the queue');

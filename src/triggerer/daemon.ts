@@ -8,6 +8,7 @@
  * to wait through BullMQ's stalled check and another triggerer claims them.
  */
 import { UnrecoverableError, WaitingError, type ConnectionOptions, type Job } from 'bullmq';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Observable, Subscription } from 'rxjs';
 import { TRIGGER_STATUSES, TRIGGERS_QUEUE, type TriggerEvent, type TriggerOutcome } from '../record.js';
@@ -153,6 +154,14 @@ interface Holding {
   moveToWait(): Promise<void>;
 }
 
+/** How a closing triggerer's claims went: how many peers took, how many heard, when it was announced. */
+interface HandOffResult {
+  taken: number;
+  peers: number;
+  /** performance.now() when the offer was announced, if it was. */
+  announcedAt?: number;
+}
+
 /** What a watcher yields when a user cancelled its trigger. */
 interface CancelSignal {
   readonly cancel: CancelRequest;
@@ -171,8 +180,6 @@ export class Triggerer {
   /** The claims being processed, by trigger id. */
   private readonly active = new Map<string, Holding>();
   private closing: Promise<void> | undefined;
-  /** When this process's hand-off was offered to its peers (performance.now()), if it was. */
-  private offeredAt: number | undefined;
   /** Adopted claims not watched yet: each is called once its watcher is set up or it ended. */
   private readonly settingUp = new Map<string, () => void>();
   /** Hears peers' hand-off offers; started with the worker, stopped first thing on close. */
@@ -344,7 +351,7 @@ export class Triggerer {
         const stopped: Holding[] = [];
         for (const holding of holdings) if (await holding.stopped.promise) stopped.push(holding);
         const stoppedMs = Math.round(performance.now() - startedAt);
-        const { taken, peers } = await this.giveBack(worker, stopped, extended);
+        const { taken, peers, announcedAt } = await this.giveBack(worker, stopped, extended);
         // BullMQ closes its connections with QUIT, which waits for a Redis that is away; by then
         // every claim is settled, so the connections are dropped.
         if (!(await within(closed, this.redisConnected ? CLOSE_WAIT_MS : 1000))) {
@@ -359,7 +366,7 @@ export class Triggerer {
               toPeers: taken,
               peers,
               stoppedMs,
-              ...(this.offeredAt !== undefined && { offeredMs: Math.round(this.offeredAt - startedAt) }),
+              ...(announcedAt !== undefined && { offeredMs: Math.round(announcedAt - startedAt) }),
               ms,
             },
             'handed the active triggers back to the queue',
@@ -385,18 +392,30 @@ export class Triggerer {
     holdings: Holding[],
   ): Promise<Set<string>> | undefined {
     if (!this.handOffs || !this.redisConnected) return undefined;
-    const claims = holdings.filter((h) => h.claim.token !== undefined).map((h) => h.claim);
+    const claims = holdings.flatMap(({ claim: { id, token } }) =>
+      token === undefined ? [] : [{ id, token }],
+    );
     if (claims.length === 0) return undefined;
-    const extended = worker
-      .extendJobLocks(
-        claims.map((c) => c.id),
-        claims.map((c) => c.token ?? ''),
-        this.lockDurationMs,
-      )
-      .then((lost) => new Set(lost));
+    const extended = this.extendLocks(worker, claims);
     // Awaited by the offer, if one is made; a failure there is handled there.
     extended.catch(() => undefined);
     return extended;
+  }
+
+  /**
+   * Extends the locks of `claims` for a whole lock duration; resolves with the ids whose lock is
+   * lost (only the holder of a lock's token can extend it).
+   */
+  private async extendLocks(
+    worker: ClaimingWorker<unknown, TriggerEvent>,
+    claims: readonly { id: string; token: string }[],
+  ): Promise<Set<string>> {
+    const lost = await worker.extendJobLocks(
+      claims.map((c) => c.id),
+      claims.map((c) => c.token),
+      this.lockDurationMs,
+    );
+    return new Set(lost);
   }
 
   /**
@@ -408,7 +427,7 @@ export class Triggerer {
     worker: ClaimingWorker<unknown, TriggerEvent>,
     holdings: Holding[],
     extended: Promise<Set<string>> | undefined,
-  ): Promise<{ taken: number; peers: number }> {
+  ): Promise<HandOffResult> {
     // Each claim is settled once: moved back, or left where it is (taken by a peer, or to expire).
     const settled = new Set<Holding>();
     const settle = (list: Holding[], move: boolean) => {
@@ -434,7 +453,7 @@ export class Triggerer {
     // Redis going away now: every step of the offer would wait for it forever (commands queue
     // until it is back). By this bound the locks have run out anyway; the claims are left to
     // BullMQ's stalled check, as after a crash, and the process can exit.
-    const unreachable = settable<{ taken: number; peers: number }>();
+    const unreachable = settable<HandOffResult>();
     const timer = setTimeout(() => {
       this.logger.warn('Redis did not answer the hand-off; the triggers return to wait by lock expiry');
       settle(offerable, false);
@@ -453,14 +472,15 @@ export class Triggerer {
     offerable: Holding[],
     settle: (list: Holding[], move: boolean) => void,
     extended: Promise<Set<string>> | undefined,
-  ): Promise<{ taken: number; peers: number }> {
+  ): Promise<HandOffResult> {
     const handOffs = this.handOffs;
     if (!handOffs) {
       settle(offerable, true);
       return { taken: 0, peers: 0 };
     }
     const lockDurationMs = this.lockDurationMs;
-    let listKey: string | undefined;
+    const listKey = handOffListKey(worker.id, this.prefix);
+    let announcedAt: number | undefined;
     try {
       const redis = handOffs.redis;
       // A full lock duration for every claim, so a peer has that long to make each one its own.
@@ -477,17 +497,13 @@ export class Triggerer {
         prefix: this.prefix,
         claims: offer.map((h) => ({ id: h.claim.id, token: h.claim.token ?? '', job: jobJson(h.job) })),
         ttlMs: lockDurationMs,
-        onAnnounced: () => {
-          listKey = handOffListKey(worker.id, this.prefix);
-          this.offeredAt = performance.now();
-        },
+        onAnnounced: () => (announcedAt = performance.now()),
       });
-      listKey = offered.listKey;
       if (offered.peers === 0) {
         // Nobody heard the announcement: nobody holds any of them, and nobody knows the list.
         await withdrawClaims(redis, listKey).catch(() => undefined);
         settle(offer, true);
-        return { taken: 0, peers: 0 };
+        return { taken: 0, peers: 0, announcedAt };
       }
       await offerSettled(redis, listKey, { peers: offered.peers, maxMs: OFFER_WAIT_MS });
       const left = new Set((await withdrawClaims(redis, listKey)).map((c) => c.id));
@@ -496,10 +512,10 @@ export class Triggerer {
         true,
       );
       settle(offer, false);
-      return { taken: offer.length - left.size, peers: offered.peers };
+      return { taken: offer.length - left.size, peers: offered.peers, announcedAt };
     } catch (error) {
       this.logger.warn({ err: error }, 'hand-off to peers failed; the triggers go back to the queue');
-      if (listKey === undefined) {
+      if (announcedAt === undefined) {
         // Nothing was announced: every claim is still only ours.
         settle(offerable, true);
         return { taken: 0, peers: 0 };
@@ -513,7 +529,7 @@ export class Triggerer {
         true,
       );
       settle(offerable, false);
-      return { taken: 0, peers: 0 };
+      return { taken: 0, peers: 0, announcedAt };
     }
   }
 
@@ -546,15 +562,8 @@ export class Triggerer {
           round.taken = taken;
           const claims = taken.claims;
           if (claims.length === 0) return [];
-          // Only the holder of a lock's token can extend it: a claim whose lock ran out is left
-          // to BullMQ's stalled check.
-          const lost = new Set(
-            await worker.extendJobLocks(
-              claims.map((c) => c.id),
-              claims.map((c) => c.token),
-              lockDurationMs,
-            ),
-          );
+          // A claim whose lock ran out is not ours to take: BullMQ's stalled check returns it.
+          const lost = await this.extendLocks(worker, claims);
           const jobs = await Promise.all(
             claims
               .filter((c) => !lost.has(c.id))
@@ -577,7 +586,7 @@ export class Triggerer {
         }
         if (taken.complete || performance.now() - lastTaken > lockDurationMs) break;
         // Empty for now: the peer is still adding claims.
-        await new Promise((resolve) => setTimeout(resolve, STREAM_POLL_MS));
+        await sleep(STREAM_POLL_MS);
       }
     } catch (error) {
       this.logger.warn({ err: error, listKey }, "could not adopt a peer's triggers");

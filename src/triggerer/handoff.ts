@@ -1,17 +1,19 @@
 /**
  * Hand-off by transfer. A closing triggerer does not put its claims back to wait, where a peer would
  * have to claim each one again through BullMQ (two scripts per trigger, one on each side); it offers
- * the claims themselves, job id and lock token, on a list of its own `<prefix>:st:handoff:<owner>`
- * and announces the list on the channel `<prefix>:st:handoff`. A peer that hears it pops as many
+ * the claims themselves, job id, lock token and its copy of the job, on a list of its own
+ * `<prefix>:st:handoff:<owner>` and announces the list on the channel `<prefix>:st:handoff` (a big
+ * offer after its first chunk, the rest added while peers take). A peer that hears it pops as many
  * claims as it has room for (LPOP: each claim goes to exactly one process), makes each lock its own
  * by extending it with the token it was given (BullMQ's `extendLocks`: only the holder of the token
- * can), and watches the trigger. The job stays active in BullMQ throughout; the lock token is the
- * claim, whoever holds it.
+ * can), rebuilds the job from the copy and watches the trigger. The job stays active in BullMQ
+ * throughout; the lock token is the claim, whoever holds it.
  *
  * The closing triggerer keeps renewing the locks until the offer is settled, then withdraws what no
  * peer took (atomically, so never a claim both taken and withdrawn) and puts those back to wait as
  * before. With no peer listening (PUBLISH reached nobody) it puts everything back at once.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Job, type ConnectionOptions, type JobJson } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -226,7 +228,7 @@ export async function offerSettled(
       [null, null],
     ]) as [[unknown, number], [unknown, string | null]];
     if (left === 0 || Number(done ?? 0) >= peers || Date.now() - start >= maxMs) return;
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await sleep(pollMs);
   }
 }
 

@@ -10,6 +10,7 @@ import {
   jobJson,
   offerClaims,
   offeredJob,
+  type Claim,
   offerSettled,
   parseOffer,
   takeClaims,
@@ -39,6 +40,20 @@ describe('hand-off offers (real Redis)', () => {
     await redis?.stop();
   });
 
+  /** Offers `offered` as `owner` on `prefix` (the list lives 10 s). */
+  const offerAs = (owner: string, prefix: string, offered: Claim[], onAnnounced?: () => void) =>
+    offerClaims(client, {
+      owner,
+      prefix,
+      claims: offered,
+      ttlMs: 10_000,
+      ...(onAnnounced && { onAnnounced }),
+    });
+
+  /** A worker that claims only when asked (`getNextJob`), as a triggerer's claim is made by hand here. */
+  const claimingByHand = (queue: string) =>
+    new Worker(queue, undefined, { connection: redisOptions(redis.url), autorun: false });
+
   /** Subscribes a listener to `prefix`'s announcements for the duration of `body`. */
   async function listening<T>(prefix: string, body: (heard: string[]) => Promise<T>): Promise<T> {
     const heard: string[] = [];
@@ -56,12 +71,7 @@ describe('hand-off offers (real Redis)', () => {
   test('each offered claim goes to exactly one taker; a withdrawal gets exactly the rest', async () => {
     const offered = claims(2500);
     await listening('split', async () => {
-      const { listKey, peers } = await offerClaims(client, {
-        owner: 'worker-a',
-        prefix: 'split',
-        claims: offered,
-        ttlMs: 10_000,
-      });
+      const { listKey, peers } = await offerAs('worker-a', 'split', offered);
       assert.equal(listKey, handOffListKey('worker-a', 'split'));
       assert.equal(peers, 1);
       const offer = { list: listKey, streamed: true };
@@ -99,16 +109,15 @@ describe('hand-off offers (real Redis)', () => {
           if (round.claims.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
         }
       };
-      const { peers } = await offerClaims(client, {
-        owner: 'worker-s',
-        prefix: 'stream',
-        claims: offered,
-        ttlMs: 10_000,
+      const { peers } = await offerAs(
+        'worker-s',
+        'stream',
+        offered,
         // On the offering connection, so the first pop is queued before the rest of the list.
-        onAnnounced: () => {
+        () => {
           taking = takeAll({ list: handOffListKey('worker-s', 'stream'), streamed: true });
         },
-      });
+      );
       assert.equal(peers, 1);
       await taking;
       assert.equal(taken.length, 5000);
@@ -125,12 +134,7 @@ describe('hand-off offers (real Redis)', () => {
   });
 
   test('a big offer nobody hears stops after its first chunk (nobody can take it)', async () => {
-    const { listKey, peers } = await offerClaims(client, {
-      owner: 'worker-n',
-      prefix: 'nobody',
-      claims: claims(2000),
-      ttlMs: 10_000,
-    });
+    const { listKey, peers } = await offerAs('worker-n', 'nobody', claims(2000));
     assert.equal(peers, 0);
     const round = await takeClaims(client, { list: listKey, streamed: true }, 5000);
     assert.equal(round.claims.length, 500);
@@ -139,12 +143,7 @@ describe('hand-off offers (real Redis)', () => {
 
   test('the announcement reaches the listeners, who are counted as peers', async () => {
     await listening('heard', async (heard) => {
-      const { listKey, peers } = await offerClaims(client, {
-        owner: 'worker-b',
-        prefix: 'heard',
-        claims: claims(3),
-        ttlMs: 10_000,
-      });
+      const { listKey, peers } = await offerAs('worker-b', 'heard', claims(3));
       assert.equal(peers, 1);
       await waitUntil(() => (heard.length > 0 ? true : undefined), { what: 'the announcement' });
       // A small offer is whole when announced.
@@ -153,13 +152,12 @@ describe('hand-off offers (real Redis)', () => {
   });
 
   test('an offer is settled when it is empty, when every peer is done, or when its time is up', async () => {
-    const offer = (owner: string) =>
-      offerClaims(client, { owner, prefix: 'settle', claims: claims(5), ttlMs: 10_000 });
-    const empty = await offer('empty');
+    const settleOffer = (owner: string) => offerAs(owner, 'settle', claims(5));
+    const empty = await settleOffer('empty');
     await takeClaims(client, { list: empty.listKey, streamed: false }, 5);
     await offerSettled(client, empty.listKey, { peers: 2, maxMs: 60_000, pollMs: 5 });
 
-    const done = await offer('done');
+    const done = await settleOffer('done');
     await Promise.all([
       doneWithOffer(client, done.listKey, 10_000),
       doneWithOffer(client, done.listKey, 10_000),
@@ -168,7 +166,7 @@ describe('hand-off offers (real Redis)', () => {
     assert.equal((await withdrawClaims(client, done.listKey)).length, 5);
 
     // A peer that heard and went silent (crashed): the wait ends at maxMs, the claims are still there.
-    const silent = await offer('silent');
+    const silent = await settleOffer('silent');
     const startedAt = Date.now();
     await offerSettled(client, silent.listKey, { peers: 1, maxMs: 200, pollMs: 5 });
     assert.ok(Date.now() - startedAt >= 200);
@@ -177,14 +175,8 @@ describe('hand-off offers (real Redis)', () => {
 
   test("a claim offered with its job's copy is the job as claimed; finishing it resumes the flow's parent", async () => {
     const flows = new FlowProducer({ connection: redisOptions(redis.url) });
-    const claimant = new Worker('copy-triggers', undefined, {
-      connection: redisOptions(redis.url),
-      autorun: false,
-    });
-    const taker = new Worker('copy-triggers', undefined, {
-      connection: redisOptions(redis.url),
-      autorun: false,
-    });
+    const claimant = claimingByHand('copy-triggers');
+    const taker = claimingByHand('copy-triggers');
     try {
       const flow = await flows.add({
         name: 'resume',
@@ -201,12 +193,9 @@ describe('hand-off offers (real Redis)', () => {
       const token = 'claimant:1';
       const claimed = (await claimant.getNextJob(token)) as Job;
       assert.equal(claimed.id, 'with-copy');
-      const { listKey } = await offerClaims(client, {
-        owner: 'claimant',
-        prefix: 'bull',
-        claims: [{ id: 'with-copy', token, job: jobJson(claimed) }],
-        ttlMs: 10_000,
-      });
+      const { listKey } = await offerAs('claimant', 'bull', [
+        { id: 'with-copy', token, job: jobJson(claimed) },
+      ]);
       const [claim] = (await takeClaims(client, { list: listKey, streamed: false }, 10)).claims;
       assert.ok(claim?.job, 'the claim carries the copy');
       // The copy is what the claimant held, not a read: a change in Redis since does not show.
@@ -261,10 +250,7 @@ describe('hand-off offers (real Redis)', () => {
     assert.equal(decodeClaim('["j1"]'), undefined);
     assert.equal(decodeClaim('{'), undefined);
 
-    const worker = new Worker('read-triggers', undefined, {
-      connection: redisOptions(redis.url),
-      autorun: false,
-    });
+    const worker = claimingByHand('read-triggers');
     try {
       await worker.waitUntilReady();
       const flows = new FlowProducer({ connection: redisOptions(redis.url) });
