@@ -19,12 +19,14 @@ import type { TriggerContext, TriggerDefinition } from './definition.js';
 import { CancelSignals, type CancelListener, type CancelRequest } from './cancel.js';
 import { ClaimingWorker } from './claims.js';
 import {
+  type Claim,
   doneWithOffer,
   handOffListKey,
   HandOffs,
   jobJson,
   type Offer,
-  offerClaims,
+  offerChunks,
+  offerStream,
   offeredJob,
   offerSettled,
   takeClaims,
@@ -52,7 +54,7 @@ import { settable, type Settable } from './settable.js';
 export interface PollerSource {
   processInfo(
     endpoint: string,
-    options?: { intervalMs?: number; unreachableBudgetMs?: number },
+    options?: { intervalMs?: number; unreachableBudgetMs?: number; firstPoll?: 'now' | 'beat' },
   ): Observable<ProcessInfo[]>;
   client(endpoint: string): SupervisorClient;
   close(): Promise<void>;
@@ -160,6 +162,45 @@ interface HandOffResult {
   peers: number;
   /** performance.now() when the offer was announced, if it was. */
   announcedAt?: number;
+}
+
+/**
+ * Stops a closing triggerer's watchers (HANDED_OFF), a slice at a time in the order given; each
+ * holding is stopped once, however the calls interleave.
+ */
+class Stopper {
+  private next = 0;
+  /** performance.now() when the last watcher stopped (when the stopping began, until then). */
+  stoppedAt = performance.now();
+
+  constructor(private readonly holdings: readonly Holding[]) {}
+
+  /** The holdings not stopped yet. */
+  get remaining(): readonly Holding[] {
+    return this.holdings.slice(this.next);
+  }
+
+  /** The next `count` holdings, not stopped yet. */
+  upcoming(count: number): readonly Holding[] {
+    return this.holdings.slice(this.next, this.next + count);
+  }
+
+  /** Stops the next `count` watchers (all by default); resolves with those that stopped for the hand-off. */
+  async stop(count = Infinity): Promise<Holding[]> {
+    const slice = this.holdings.slice(this.next, this.next + count);
+    this.next += slice.length;
+    for (const holding of slice) holding.stop.fire(HANDED_OFF);
+    const handedOff: Holding[] = [];
+    // false: it had ended otherwise (fired, failed, lost its lock) and is not this hand-off's.
+    for (const holding of slice) if (await holding.stopped.promise) handedOff.push(holding);
+    this.stoppedAt = performance.now();
+    return handedOff;
+  }
+}
+
+/** The claims of `holdings` that have a lock token. */
+function tokened(holdings: readonly Holding[]): { id: string; token: string }[] {
+  return holdings.flatMap(({ claim: { id, token } }) => (token === undefined ? [] : [{ id, token }]));
 }
 
 /** What a watcher yields when a user cancelled its trigger. */
@@ -341,17 +382,11 @@ export class Triggerer {
         // Newest claim first: BullMQ's move back to wait removes the job from the active list with
         // an LREM that scans from the newest end, so this order finds each job at once instead of
         // scanning past every older claim (quadratic: seconds of Redis time at 10,000 triggers).
-        // The watchers stop in any order; the moves are issued in this one.
+        // The watchers stop in this order, a chunk at a time, and the moves are issued in it.
         const holdings = [...this.active.values()].reverse();
         for (const holding of holdings) holding.moved = settable();
-        // Renewed for a whole lock duration (a peer gets that long to make each claim its own)
-        // while the watchers stop: Redis runs the renewal as this process stops them.
-        const extended = this.extendForOffer(worker, holdings);
-        for (const holding of holdings) holding.stop.fire(HANDED_OFF);
-        const stopped: Holding[] = [];
-        for (const holding of holdings) if (await holding.stopped.promise) stopped.push(holding);
-        const stoppedMs = Math.round(performance.now() - startedAt);
-        const { taken, peers, announcedAt } = await this.giveBack(worker, stopped, extended);
+        const { taken, peers, announcedAt, stoppedAt } = await this.giveBack(worker, holdings);
+        const stoppedMs = Math.round(stoppedAt - startedAt);
         // BullMQ closes its connections with QUIT, which waits for a Redis that is away; by then
         // every claim is settled, so the connections are dropped.
         if (!(await within(closed, this.redisConnected ? CLOSE_WAIT_MS : 1000))) {
@@ -384,25 +419,6 @@ export class Triggerer {
   }
 
   /**
-   * Extends the lock of every claim that may be offered; resolves with the ids whose lock was
-   * already lost. Undefined when nothing will be offered (no hand-offs, Redis away).
-   */
-  private extendForOffer(
-    worker: ClaimingWorker<unknown, TriggerEvent>,
-    holdings: Holding[],
-  ): Promise<Set<string>> | undefined {
-    if (!this.handOffs || !this.redisConnected) return undefined;
-    const claims = holdings.flatMap(({ claim: { id, token } }) =>
-      token === undefined ? [] : [{ id, token }],
-    );
-    if (claims.length === 0) return undefined;
-    const extended = this.extendLocks(worker, claims);
-    // Awaited by the offer, if one is made; a failure there is handled there.
-    extended.catch(() => undefined);
-    return extended;
-  }
-
-  /**
    * Extends the locks of `claims` for a whole lock duration; resolves with the ids whose lock is
    * lost (only the holder of a lock's token can extend it).
    */
@@ -410,6 +426,7 @@ export class Triggerer {
     worker: ClaimingWorker<unknown, TriggerEvent>,
     claims: readonly { id: string; token: string }[],
   ): Promise<Set<string>> {
+    if (claims.length === 0) return new Set();
     const lost = await worker.extendJobLocks(
       claims.map((c) => c.id),
       claims.map((c) => c.token),
@@ -419,15 +436,18 @@ export class Triggerer {
   }
 
   /**
-   * Offers the stopped claims to the listening peers and puts what none took back to wait, in
-   * `holdings`' order. The locks are renewed here until the offer is settled. Resolves with the
-   * claims peers took and how many peers heard the offer.
+   * Stops the watchers of `holdings` (no event, no onCancel) and offers their claims to the
+   * listening peers a chunk at a time, in `holdings`' order: the first chunk is offered while the
+   * rest still watch, so peers start on it at once, and each next chunk is stopped and added while
+   * they take. What no peer took goes back to wait, in that order. The locks are renewed here until
+   * the offer is settled. Resolves with the claims peers took, how many peers heard the offer, and
+   * when the last watcher stopped.
    */
   private async giveBack(
     worker: ClaimingWorker<unknown, TriggerEvent>,
     holdings: Holding[],
-    extended: Promise<Set<string>> | undefined,
-  ): Promise<HandOffResult> {
+  ): Promise<HandOffResult & { stoppedAt: number }> {
+    const stopper = new Stopper(holdings);
     // Each claim is settled once: moved back, or left where it is (taken by a peer, or to expire).
     const settled = new Set<Holding>();
     const settle = (list: Holding[], move: boolean) => {
@@ -437,18 +457,19 @@ export class Triggerer {
         holding.moved?.resolve(move ? holding.moveToWait() : undefined);
       }
     };
-    const offerable = holdings.filter((h) => h.claim.token !== undefined);
-    settle(
-      holdings.filter((h) => h.claim.token === undefined),
-      true,
-    );
-    if (offerable.length === 0) return { taken: 0, peers: 0 };
-    if (this.handOffs && !this.redisConnected) {
+    /** Stops every watcher not stopped yet; what ends with them goes back to wait (`move`) or not. */
+    const stopRest = async (move: boolean) => {
+      settle(await stopper.stop(), move);
+      return { stoppedAt: stopper.stoppedAt };
+    };
+    // Nothing to offer (only a claim with a lock token can be): straight back to wait.
+    if (!this.handOffs || tokened(holdings).length === 0)
+      return { taken: 0, peers: 0, ...(await stopRest(true)) };
+    if (!this.redisConnected) {
       // Redis is away: nothing can be offered or moved; the locks run out and BullMQ's stalled
       // check returns the triggers to wait, as after a crash.
       this.logger.warn('Redis is not connected; the triggers return to wait by lock expiry');
-      settle(offerable, false);
-      return { taken: 0, peers: 0 };
+      return { taken: 0, peers: 0, ...(await stopRest(false)) };
     }
     // Redis going away now: every step of the offer would wait for it forever (commands queue
     // until it is back). By this bound the locks have run out anyway; the claims are left to
@@ -456,79 +477,103 @@ export class Triggerer {
     const unreachable = settable<HandOffResult>();
     const timer = setTimeout(() => {
       this.logger.warn('Redis did not answer the hand-off; the triggers return to wait by lock expiry');
-      settle(offerable, false);
+      void stopRest(false);
+      settle(holdings, false);
       unreachable.resolve({ taken: 0, peers: 0 });
     }, this.lockDurationMs + OFFER_WAIT_MS);
     try {
-      return await Promise.race([this.offer(worker, offerable, settle, extended), unreachable.promise]);
+      const result = await Promise.race([this.offer(worker, stopper, settle), unreachable.promise]);
+      return { ...result, stoppedAt: stopper.stoppedAt };
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** giveBack's Redis part: offer, wait for the peers, withdraw and move back what is left. */
+  /** giveBack's Redis part: stop and offer, wait for the peers, withdraw and move back what is left. */
   private async offer(
     worker: ClaimingWorker<unknown, TriggerEvent>,
-    offerable: Holding[],
+    stopper: Stopper,
     settle: (list: Holding[], move: boolean) => void,
-    extended: Promise<Set<string>> | undefined,
   ): Promise<HandOffResult> {
     const handOffs = this.handOffs;
     if (!handOffs) {
-      settle(offerable, true);
+      settle(await stopper.stop(), true);
       return { taken: 0, peers: 0 };
     }
+    const redis = handOffs.redis;
     const lockDurationMs = this.lockDurationMs;
     const listKey = handOffListKey(worker.id, this.prefix);
-    let announcedAt: number | undefined;
-    try {
-      const redis = handOffs.redis;
-      // A full lock duration for every claim, so a peer has that long to make each one its own.
-      const lost = await (extended ?? this.extendForOffer(worker, offerable) ?? new Set<string>());
-      // A lock already lost is not ours to offer: its move fails as before and BullMQ's stalled
-      // check returns the job to wait.
-      const offer = offerable.filter((h) => !lost.has(h.claim.id));
+    /** Every claim put on the list (or about to be). */
+    const offered: Holding[] = [];
+    /**
+     * Stops the next `count` watchers while Redis renews their locks for a whole lock duration (a
+     * peer gets that long to make each claim its own); resolves with the claims to offer. A claim
+     * without a token goes back at once; one whose lock was already lost is not ours to offer: its
+     * move fails as before and BullMQ's stalled check returns the job to wait.
+     */
+    const stopForOffer = async (count: number): Promise<Claim[]> => {
+      const next = stopper.upcoming(count);
+      const extended = this.extendLocks(worker, tokened(next));
+      extended.catch(() => undefined); // awaited below, after the watchers are stopped
+      const stopped = await stopper.stop(count);
+      const lost = await extended;
+      const chunk = stopped.filter((h) => h.claim.token !== undefined && !lost.has(h.claim.id));
       settle(
-        offerable.filter((h) => lost.has(h.claim.id)),
+        stopped.filter((h) => !chunk.includes(h)),
         true,
       );
-      const offered = await offerClaims(redis, {
+      offered.push(...chunk);
+      return chunk.map((h) => ({ id: h.claim.id, token: h.claim.token ?? '', job: jobJson(h.job) }));
+    };
+    let announcedAt: number | undefined;
+    try {
+      const [firstCount = 0, ...restCounts] = offerChunks(stopper.remaining).map((chunk) => chunk.length);
+      const first = await stopForOffer(firstCount);
+      const sent = await offerStream(redis, {
         owner: worker.id,
         prefix: this.prefix,
-        claims: offer.map((h) => ({ id: h.claim.id, token: h.claim.token ?? '', job: jobJson(h.job) })),
+        first,
+        ...(restCounts.length > 0 && {
+          rest: (async function* () {
+            for (const count of restCounts) yield await stopForOffer(count);
+          })(),
+        }),
         ttlMs: lockDurationMs,
         onAnnounced: () => (announcedAt = performance.now()),
       });
-      if (offered.peers === 0) {
+      if (sent.peers === 0) {
         // Nobody heard the announcement: nobody holds any of them, and nobody knows the list.
         await withdrawClaims(redis, listKey).catch(() => undefined);
-        settle(offer, true);
+        settle(offered, true);
+        settle(await stopper.stop(), true);
         return { taken: 0, peers: 0, announcedAt };
       }
-      await offerSettled(redis, listKey, { peers: offered.peers, maxMs: OFFER_WAIT_MS });
+      await offerSettled(redis, listKey, { peers: sent.peers, maxMs: OFFER_WAIT_MS });
       const left = new Set((await withdrawClaims(redis, listKey)).map((c) => c.id));
       settle(
-        offer.filter((h) => left.has(h.claim.id)),
+        offered.filter((h) => left.has(h.claim.id)),
         true,
       );
-      settle(offer, false);
-      return { taken: offer.length - left.size, peers: offered.peers, announcedAt };
+      settle(offered, false);
+      return { taken: offered.length - left.size, peers: sent.peers, announcedAt };
     } catch (error) {
       this.logger.warn({ err: error }, 'hand-off to peers failed; the triggers go back to the queue');
+      const rest = await stopper.stop();
       if (announcedAt === undefined) {
         // Nothing was announced: every claim is still only ours.
-        settle(offerable, true);
+        settle([...offered, ...rest], true);
         return { taken: 0, peers: 0 };
       }
       // Announced: a claim a peer took must not be moved. What cannot be withdrawn now (taken, or
       // in a chunk that never reached the list) is left to the lock expiry and the stalled check.
-      const left = await withdrawClaims(handOffs.redis, listKey).catch(() => []);
+      const left = await withdrawClaims(redis, listKey).catch(() => []);
       const ids = new Set(left.map((c) => c.id));
       settle(
-        offerable.filter((h) => ids.has(h.claim.id)),
+        offered.filter((h) => ids.has(h.claim.id)),
         true,
       );
-      settle(offerable, false);
+      settle(offered, false);
+      settle(rest, true);
       return { taken: 0, peers: 0, announcedAt };
     }
   }
@@ -731,7 +776,11 @@ export class Triggerer {
       this.metrics.triggerFinished('timeout');
       return event(timeoutOutcome(record.deadline ?? ''));
     }
-    const ctx = this.context(triggerId, deadline, log, job.timestamp);
+    // Adopted from a closing peer: its endpoints were polled until a moment ago, on the same beats
+    // (an endpoint's phase is the same in every triggerer), so a poll started for it waits for the
+    // next beat instead of calling at once: a hand-off is not a burst of first polls.
+    const adopted = this.settingUp.has(triggerId);
+    const ctx = this.context(triggerId, deadline, log, job.timestamp, adopted);
     const first = firstOutcome({
       run: () => definition.run(kwargs, ctx),
       ...(deadline !== undefined && {
@@ -823,14 +872,20 @@ export class Triggerer {
     deadline: number | undefined,
     logger: Logger,
     enqueuedAt: number,
+    adopted = false,
   ): TriggerContext {
     const defaultIntervalMs = this.options.defaultIntervalMs ?? DEFAULT_INTERVAL_MS;
+    const firstPoll = adopted ? 'beat' : 'now';
     return {
       triggerId,
       ...(deadline !== undefined && { deadline }),
       logger,
       processInfo: (endpoint, options) =>
-        this.pollers.processInfo(endpoint, { intervalMs: defaultIntervalMs, ...stripUndefined(options) }),
+        this.pollers.processInfo(endpoint, {
+          intervalMs: defaultIntervalMs,
+          ...stripUndefined(options),
+          firstPoll,
+        }),
       client: (endpoint) => this.pollers.client(endpoint),
       now: this.now,
       enqueuedAt,

@@ -15,7 +15,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Job, type ConnectionOptions, type JobJson } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { closeConnection, connect } from './redis.js';
 import { within } from './within.js';
@@ -126,12 +126,25 @@ const FIRST_CHUNK = 500;
 const PUSH_CHUNK = 1000;
 
 /**
- * Offers `claims` on the owner's list (the list lives `ttlMs`, as long as the locks): the first
- * chunk is stored, the offer announced (`onAnnounced` is called then: from that moment a peer may
- * hold any claim on the list), then the rest are added, each chunk sent while the next is encoded,
- * and the complete flag set after the last. Resolves with the number of triggerers that heard the
- * announcement; when none did, nothing more is added (nobody will take any, and nobody knows the
- * list). A chunk that fails after the announcement rejects; claims it held were never offered.
+ * The chunks an offer of `items` is made in: the first ({@link FIRST_CHUNK}) is announced, the
+ * rest ({@link PUSH_CHUNK} each) are added after.
+ */
+export function offerChunks<T>(items: readonly T[]): T[][] {
+  const chunks = [items.slice(0, FIRST_CHUNK)];
+  for (let i = FIRST_CHUNK; i < items.length; i += PUSH_CHUNK) chunks.push(items.slice(i, i + PUSH_CHUNK));
+  return chunks;
+}
+
+/** Where and to how many an offer went. */
+export interface Offered {
+  listKey: string;
+  /** Triggerers that heard the announcement. */
+  peers: number;
+}
+
+/**
+ * Offers `claims` on the owner's list (the list lives `ttlMs`, as long as the locks), in
+ * {@link offerChunks}. See {@link offerStream}.
  */
 export async function offerClaims(
   redis: Redis,
@@ -142,24 +155,59 @@ export async function offerClaims(
     ttlMs: number;
     onAnnounced?: () => void;
   },
-): Promise<{ listKey: string; peers: number }> {
-  const { claims, ttlMs } = options;
+): Promise<Offered> {
+  const [first = [], ...rest] = offerChunks(options.claims);
+  return await offerStream(redis, {
+    ...options,
+    first,
+    ...(rest.length > 0 && {
+      rest: (async function* () {
+        yield* rest;
+      })(),
+    }),
+  });
+}
+
+/**
+ * Offers claims on the owner's list (it lives `ttlMs`, as long as the locks): `first` is stored and
+ * the offer announced (`onAnnounced` is called then: from that moment a peer may hold any claim on
+ * the list); then each chunk `rest` yields is added as it comes (the caller may still be stopping
+ * the watchers of the next), and the complete flag is set after the last. An offer with `rest` is
+ * announced as streamed. Resolves with the number of triggerers that heard the announcement; when
+ * none did, `rest` is not read (nobody will take any, and nobody knows the list). A chunk that fails
+ * after the announcement rejects; claims it held were never offered.
+ */
+export async function offerStream(
+  redis: Redis,
+  options: {
+    owner: string;
+    prefix: string;
+    first: readonly Claim[];
+    rest?: AsyncIterable<readonly Claim[]>;
+    ttlMs: number;
+    onAnnounced?: () => void;
+  },
+): Promise<Offered> {
+  const { first, rest, ttlMs } = options;
   const listKey = handOffListKey(options.owner, options.prefix);
-  const streamed = claims.length > FIRST_CHUNK;
-  const first = claims.slice(0, FIRST_CHUNK).map(encodeClaim);
-  const start = redis.multi().del(listKey, doneKey(listKey), completeKey(listKey));
-  // Expiring from the first chunk: a process that dies while offering leaves nothing behind for long.
-  if (first.length > 0) start.rpush(listKey, ...first).pexpire(listKey, ttlMs);
-  await start.exec();
+  // Each chunk sets the expiry with its push: a process that dies while offering leaves nothing
+  // behind for long, and a list first created by a later chunk expires, too.
+  const push = (multi: ChainableCommander, claims: readonly Claim[]) =>
+    claims.length === 0 ? multi : multi.rpush(listKey, ...claims.map(encodeClaim)).pexpire(listKey, ttlMs);
+  await push(redis.multi().del(listKey, doneKey(listKey), completeKey(listKey)), first).exec();
   const peers = await redis.publish(
     handOffChannel(options.prefix),
-    JSON.stringify({ list: listKey, count: claims.length, ...(streamed && { streamed: true }) }),
+    JSON.stringify({ list: listKey, ...(rest && { streamed: true }) }),
   );
   options.onAnnounced?.();
-  if (peers > 0 && streamed) {
+  if (peers > 0 && rest) {
     const stored: Promise<unknown>[] = [];
-    for (let i = FIRST_CHUNK; i < claims.length; i += PUSH_CHUNK) {
-      stored.push(redis.rpush(listKey, ...claims.slice(i, i + PUSH_CHUNK).map(encodeClaim)));
+    // Not awaited one by one: the next chunk is prepared while this one is on its way.
+    for await (const claims of rest) {
+      if (claims.length === 0) continue;
+      const pushed = push(redis.multi(), claims).exec();
+      pushed.catch(() => undefined); // rejects below, with the others; not unhandled meanwhile
+      stored.push(pushed);
     }
     // One connection runs its commands in order: the flag is set after every chunk is on the list.
     stored.push(redis.set(completeKey(listKey), '1', 'PX', ttlMs));

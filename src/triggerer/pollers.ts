@@ -2,7 +2,7 @@
  * Shared pollers: every watcher of one supervisord endpoint (at one interval) shares one
  * `getAllProcessInfo` poll, started by the first subscriber and stopped when the last one leaves.
  */
-import { Observable, ReplaySubject, share, tap, type Subscriber } from 'rxjs';
+import { defer, Observable, ReplaySubject, share, Subject, tap, type Subscriber } from 'rxjs';
 import type { Logger } from 'pino';
 import { SupervisorClient } from '../supervisor/client.js';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
@@ -40,6 +40,12 @@ export interface ProcessInfoOptions {
   intervalMs?: number;
   /** Continuous failure this subscriber tolerates before its stream errors with the last error. */
   unreachableBudgetMs?: number;
+  /**
+   * When a poll this subscription starts makes its first call. `now` (default): at once, and a
+   * poll waiting for its first beat is woken. `beat`: on the endpoint's next beat (for a trigger
+   * adopted from a peer: the endpoint was polled until a moment ago, on the same beats).
+   */
+  firstPoll?: 'now' | 'beat';
 }
 
 /** Counters of one endpoint, summed over its intervals (the daemon exports them as metrics). */
@@ -69,7 +75,7 @@ export class PollersClosedError extends Error {
 /** One shared getAllProcessInfo poll per endpoint and interval, with per-subscriber budgets. */
 export class SharedPollers {
   private readonly clients = new Map<string, SupervisorClient>();
-  private readonly polls = new Map<string, Observable<PollResult<ProcessInfo[]>>>();
+  private readonly polls = new Map<string, Poll>();
   private readonly counters = new Map<string, EndpointPollStats>();
   /** Every subscriber of processInfo now, ended by close(). */
   private readonly live = new Set<Subscriber<ProcessInfo[]>>();
@@ -100,7 +106,14 @@ export class SharedPollers {
       const stats = this.statsOf(endpoint);
       stats.subscribers += 1;
       this.live.add(subscriber);
-      budget(this.sharedPoll(endpoint, intervalMs)).subscribe(subscriber);
+      const poll = this.sharedPoll(endpoint, intervalMs);
+      if (options.firstPoll === 'beat') poll.firstCall = 'beat';
+      else {
+        // Started now if not running; woken if running but still waiting for its first beat.
+        poll.firstCall = 'now';
+        if (!poll.polled) poll.wake.next();
+      }
+      budget(poll.results).subscribe(subscriber);
       return () => {
         this.live.delete(subscriber);
         stats.subscribers -= 1;
@@ -145,26 +158,38 @@ export class SharedPollers {
   }
 
   /** The poll of `endpoint` at `intervalMs`: cached and shared, or a new one when `share` is false. */
-  private sharedPoll(endpoint: string, intervalMs: number): Observable<PollResult<ProcessInfo[]>> {
-    if (this.options.share === false) return this.newPoll(endpoint, intervalMs);
+  private sharedPoll(endpoint: string, intervalMs: number): Poll {
+    const phaseMs = pollPhase(endpoint, intervalMs);
+    if (this.options.share === false) {
+      // Each subscriber's own poll keeps the endpoint's phase from its own start, as polls that
+      // are not shared would: on the endpoint's beats, every one would call at the same moment.
+      return this.newPoll(endpoint, intervalMs, (Date.now() + phaseMs) % intervalMs || intervalMs);
+    }
     const key = `${endpoint}\u0000${intervalMs}`;
     let poll = this.polls.get(key);
     if (poll === undefined) {
-      poll = this.newPoll(endpoint, intervalMs);
+      poll = this.newPoll(endpoint, intervalMs, phaseMs);
       this.polls.set(key, poll);
     }
     return poll;
   }
 
-  private newPoll(endpoint: string, intervalMs: number): Observable<PollResult<ProcessInfo[]>> {
+  private newPoll(endpoint: string, intervalMs: number, phaseMs: number): Poll {
     const stats = this.statsOf(endpoint);
     const logger = this.options.logger?.child({ endpoint, intervalMs });
     let failing = false;
-    return pollEvery(intervalMs, () => this.client(endpoint).getAllProcessInfo(), {
-      backoff: exponentialBackoff({ initialMs: Math.min(100, intervalMs), maxMs: intervalMs }),
-      phaseMs: pollPhase(endpoint, intervalMs),
-    }).pipe(
+    const poll: Poll = { firstCall: 'now', wake: new Subject<void>(), polled: false } as Poll;
+    // Deferred: the first call of each run of the poll is decided by the subscription starting it.
+    poll.results = defer(() =>
+      pollEvery(intervalMs, () => this.client(endpoint).getAllProcessInfo(), {
+        backoff: exponentialBackoff({ initialMs: Math.min(100, intervalMs), maxMs: intervalMs }),
+        phaseMs,
+        firstCall: poll.firstCall,
+        wake: poll.wake,
+      }),
+    ).pipe(
       tap((result) => {
+        poll.polled = true;
         stats.polls += 1;
         stats.lastPollMs = result.durationMs;
         stats.lastPollAt = Date.now();
@@ -178,7 +203,10 @@ export class SharedPollers {
         if (!failing) logger?.warn({ err: result.error }, 'endpoint poll failing');
         failing = true;
       }),
-      countSubscribers((delta) => (stats.activePolls += delta)),
+      countSubscribers((delta) => {
+        stats.activePolls += delta;
+        if (delta < 0) poll.polled = false;
+      }),
       share({
         connector: () => new ReplaySubject(1),
         resetOnRefCountZero: true,
@@ -186,7 +214,19 @@ export class SharedPollers {
         resetOnComplete: true,
       }),
     );
+    return poll;
   }
+}
+
+/** One endpoint's poll at one interval, and how its next run starts. */
+interface Poll {
+  results: Observable<PollResult<ProcessInfo[]>>;
+  /** The first call of the poll's next run (set by the subscription that may start it). */
+  firstCall: 'now' | 'beat';
+  /** Makes a run waiting for its first beat call at once. */
+  wake: Subject<void>;
+  /** This run has made a call (a subscriber gets its result at once). */
+  polled: boolean;
 }
 
 /**

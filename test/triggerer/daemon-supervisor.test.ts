@@ -9,6 +9,10 @@ import { defer, readTriggerEvent, waitFor } from '../../src/client/index.js';
 import { TRIGGERS_QUEUE, type TriggerEvent } from '../../src/record.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer } from '../../src/triggerer/daemon.js';
+import { SharedPollers } from '../../src/triggerer/pollers.js';
+import type { SupervisorEndpoint } from '../../src/supervisor/endpoint.js';
+import { buildRecord } from '../../src/client/defer.js';
+import { CountingClient, intervalWithBeatIn } from '../fixtures/polls.js';
 import { redisOptions } from '../../src/triggerer/redis.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 import { startSupervisord, type SupervisordHandle } from '../fixtures/supervisord.js';
@@ -23,6 +27,7 @@ describe('Triggerer with a real supervisord', () => {
   let triggerer: Triggerer;
   let continuation: Worker;
   let triggers: Queue;
+  let endpoints: ConnectionResolver;
   const runs: TriggerEvent[] = [];
   const logLines: string[] = [];
 
@@ -37,7 +42,7 @@ describe('Triggerer with a real supervisord', () => {
     });
     const passwordFile = join(supervisord.dir, 'password');
     await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
-    const endpoints = await ConnectionResolver.create({
+    endpoints = await ConnectionResolver.create({
       connections: {
         'box-1': { url: supervisord.endpoint.url, username: 'watcher', password_file: passwordFile },
         'box-bad': { url: supervisord.endpoint.url, username: 'watcher', password: WRONG_PASSWORD },
@@ -106,6 +111,74 @@ describe('Triggerer with a real supervisord', () => {
     assert.equal(event?.triggerId, 'sup-stop-1');
     assert.equal(event?.status, 'fired');
     assert.deepEqual(event?.payload.matched, ['sleeper:sleeper']);
+  });
+
+  test("triggers adopted from a closing peer are polled on the endpoint's next beat, not at once", async () => {
+    const prefix = 'beat';
+    // A beat 1.5-2.5 s away: the peer adopts long before it (it would poll at once if it did not wait).
+    const { intervalMs, nextBeatAt } = intervalWithBeatIn('box-1', 1500, 2500, 3000);
+    const triggererWith = (client: (endpoint: SupervisorEndpoint) => CountingClient, lines: string[]) =>
+      new Triggerer({
+        connection: redisOptions(redis.url),
+        registry: new TriggerRegistry(),
+        endpoints,
+        prefix,
+        pollers: new SharedPollers({
+          resolveEndpoint: (name) => endpoints.resolve(name),
+          createClient: client,
+        }),
+        logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+      });
+    /** Builds counting clients, kept in `list`. */
+    const countingInto = (list: CountingClient[]) => (endpoint: SupervisorEndpoint) => {
+      const client = new CountingClient(endpoint);
+      list.push(client);
+      return client;
+    };
+    const clients: CountingClient[] = [];
+    const peerClients: CountingClient[] = [];
+    const peerLines: string[] = [];
+    const first = triggererWith(countingInto(clients), []);
+    const second = triggererWith(countingInto(peerClients), peerLines);
+    const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url), prefix });
+    try {
+      await first.start();
+      await queue.addBulk(
+        ['a', 'b', 'c'].map((id) => ({
+          name: 'trigger',
+          data: buildRecord({
+            classpath: 'supervisor.ProgramStateTrigger',
+            kwargs: {
+              endpoint: 'box-1',
+              programs: ['sleeper'],
+              states: ['FATAL'],
+              interval: `${intervalMs}ms`,
+            },
+          }),
+          opts: { jobId: `beat-${id}` },
+        })),
+      );
+      await waitUntil(() => (first.metrics.watching === 3 ? true : undefined), { what: 'three watched' });
+      assert.ok(clients[0] && clients[0].calls >= 1, 'a fresh trigger polls at once');
+      await second.start();
+      await first.close();
+      const adopted = await waitUntil(
+        () =>
+          peerLines
+            .map((l) => JSON.parse(l) as Record<string, unknown>)
+            .find((l) => l.msg === 'adopted triggers from a closing peer'),
+        { what: 'the adoption' },
+      );
+      assert.equal(adopted.triggers, 3);
+      await waitUntil(() => (peerClients[0]?.calls ? true : undefined), { what: "the peer's first poll" });
+      const firstCall = peerClients[0]?.callTimes[0] ?? 0;
+      // Node's timers may fire up to 1 ms early (they round to whole ms).
+      assert.ok(firstCall >= nextBeatAt - 1, `first poll at ${firstCall}, the beat at ${nextBeatAt}`);
+    } finally {
+      await first.close();
+      await second.close();
+      await queue.close();
+    }
   });
 
   test('a wrong password fails the trigger with a reason that never contains the password', async () => {

@@ -368,6 +368,12 @@ describe('Triggerer hand-off on close (real Redis)', () => {
         failed: 0,
       });
       assert.equal(summary()?.toPeers, count);
+      // Offered while the closing triggerer still stopped the rest of its watchers.
+      const { offeredMs, stoppedMs } = summary() ?? {};
+      assert.ok(
+        Number(offeredMs) < Number(stoppedMs),
+        `offered at ${offeredMs} ms, all stopped at ${stoppedMs}`,
+      );
       // The offer is gone once settled. A peer's "done" can come after the withdrawal; it expires.
       const left = await raw.keys(`${prefix}:st:handoff:*`);
       assert.deepEqual(

@@ -10,6 +10,7 @@ import {
   jobJson,
   offerClaims,
   offeredJob,
+  offerStream,
   type Claim,
   offerSettled,
   parseOffer,
@@ -90,6 +91,45 @@ describe('hand-off offers (real Redis)', () => {
       } finally {
         other.disconnect();
       }
+    });
+  });
+
+  test('a stream is announced with its first chunk on the list, before its rest is asked for', async () => {
+    const prefix = 'lazy';
+    const listKey = handOffListKey('worker-a', prefix);
+    const offered = claims(30);
+    await listening(prefix, async (heard) => {
+      let announced = false;
+      const seenByRest: { announced: boolean; listed: number }[] = [];
+      const result = await offerStream(client, {
+        owner: 'worker-a',
+        prefix,
+        first: offered.slice(0, 10),
+        // The offering triggerer stops the watchers of each next chunk only when it is asked for.
+        rest: (async function* () {
+          for (const chunk of [offered.slice(10, 20), [], offered.slice(20)]) {
+            seenByRest.push({ announced, listed: await client.llen(listKey) });
+            yield chunk;
+          }
+        })(),
+        ttlMs: 10_000,
+        onAnnounced: () => (announced = true),
+      });
+      assert.equal(result.peers, 1);
+      assert.deepEqual(seenByRest, [
+        { announced: true, listed: 10 },
+        { announced: true, listed: 20 },
+        { announced: true, listed: 20 },
+      ]);
+      await waitUntil(() => (heard.length > 0 ? true : undefined), { what: 'the announcement' });
+      assert.deepEqual(parseOffer(heard[0] ?? '', prefix), { list: listKey, streamed: true });
+      const taken = await takeClaims(client, { list: listKey, streamed: true }, 100);
+      assert.deepEqual(
+        taken.claims.map((c) => c.id),
+        offered.map((c) => c.id),
+      );
+      assert.equal(taken.complete, true);
+      for (const key of [listKey, `${listKey}:complete`]) await client.del(key);
     });
   });
 

@@ -63,6 +63,29 @@ describe('pollEvery', () => {
     });
   });
 
+  test('the beats are on the clock, not counted from the first call', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      // subscribed at 3: a call at once, then the beats of phase 2 (7, 12, ...), not 3 + 5
+      const polls = pollEvery(5, () => cold('-(a|)', { a: 'v' }), { phaseMs: 2 });
+      expectObservable(polls.pipe(map(() => 'a')), '---^ 10ms !').toBe('----a---a----a');
+    });
+  });
+
+  test("firstCall 'beat' makes the first call on the next beat; wake makes it at once", () => {
+    scheduler().run(({ cold, hot, expectObservable }) => {
+      const poll = () => cold('-(a|)', { a: 'v' });
+      // subscribed at 3: no call before the beat at 7
+      const waiting = pollEvery(5, poll, { phaseMs: 2, firstCall: 'beat' });
+      expectObservable(waiting.pipe(map(() => 'a')), '---^ 10ms !').toBe('--------a----a');
+      // woken at 5: called at once, then on the beats (7, 12); a second wake changes nothing
+      const woken = pollEvery(5, poll, { phaseMs: 2, firstCall: 'beat', wake: hot('-----w--w') });
+      expectObservable(woken.pipe(map(() => 'a')), '---^ 10ms !').toBe('------a-a----a');
+      // subscribed on a beat: the call is at once
+      const onBeat = pollEvery(5, poll, { phaseMs: 2, firstCall: 'beat' });
+      expectObservable(onBeat.pipe(map(() => 'a')), '--^ 10ms !').toBe('---a----a----');
+    });
+  });
+
   test('a phase outside (0, interval] is refused', () => {
     assert.throws(
       () => pollEvery(5, () => of(1), { phaseMs: 0 }),
@@ -97,13 +120,14 @@ describe('pollEvery', () => {
       const results = pollEvery(10, poll, { backoff: (failures) => failures * 2 }).pipe(
         map((r) => (r.ok ? `ok${r.value}` : `f${r.failures}@${r.failingSince}`)),
       );
-      // ok at 0, fail at 10, retry after 2 -> fail at 12, retry after 4 -> ok at 16, next beat 26
-      expectObservable(results, '^ 30ms !').toBe('a 9ms b 1ms c 3ms d 9ms e', {
+      // ok at 0, fail at 10, retry after 2 -> fail at 12, retry after 4 -> ok at 16, back on the beat at 20
+      expectObservable(results, '^ 30ms !').toBe('a 9ms b 1ms c 3ms d 3ms e 9ms f', {
         a: 'ok1',
         b: 'f1@10',
         c: 'f2@10',
         d: 'ok4',
         e: 'ok5',
+        f: 'ok6',
       });
     });
   });

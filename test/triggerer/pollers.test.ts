@@ -3,23 +3,14 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { firstValueFrom } from 'rxjs';
-import { SupervisorClient } from '../../src/supervisor/client.js';
 import type { SupervisorEndpoint } from '../../src/supervisor/endpoint.js';
 import { EndpointUnreachable } from '../../src/supervisor/errors.js';
 import type { ProcessInfo } from '../../src/supervisor/states.js';
 import { PollersClosedError, pollPhase, SharedPollers } from '../../src/triggerer/pollers.js';
 import { freePort } from '../fixtures/ports.js';
 import { waitUntil } from '../fixtures/processes.js';
+import { CountingClient, intervalWithBeatIn } from '../fixtures/polls.js';
 import { startSupervisord, type SupervisordHandle } from '../fixtures/supervisord.js';
-
-/** A real client that counts its getAllProcessInfo calls, independently of the pollers' stats. */
-class CountingClient extends SupervisorClient {
-  calls = 0;
-  override getAllProcessInfo(): Promise<ProcessInfo[]> {
-    this.calls += 1;
-    return super.getAllProcessInfo();
-  }
-}
 
 const EMPTY_ARRAY_RESPONSE =
   "<?xml version='1.0'?>\n<methodResponse><params><param><value><array><data>\n</data></array></value></param></params></methodResponse>\n";
@@ -125,12 +116,14 @@ describe('SharedPollers against a real supervisord', () => {
     const calls = callsOf(p, 'live');
 
     assert.ok(calls === polls || calls === polls + 1, `client saw ${calls} calls for ${polls} polls`);
-    // Beats: the first call at once, the second at the endpoint's phase, then one every 100 ms.
+    // Beats: the first call at once, then one on each of the endpoint's beats (every 100 ms, at
+    // its phase of the clock) up to the end.
     const phase = pollPhase('live', 100);
-    const beats = 1 + (elapsed >= phase ? 1 + Math.floor((elapsed - phase) / 100) : 0);
+    const beatsUpTo = (t: number) => Math.floor((t - phase) / 100);
+    const beats = 1 + beatsUpTo(started + elapsed) - beatsUpTo(started);
     assert.ok(
       calls <= beats,
-      `${calls} calls in ${elapsed} ms (phase ${phase} ms) is more than one per 100 ms`,
+      `${calls} calls in ${elapsed} ms (phase ${phase} ms) is more than one per beat`,
     );
     const first = seen[0] ?? [];
     assert.equal(first.length, polls, 'each poll reached the subscribers once');
@@ -142,6 +135,42 @@ describe('SharedPollers against a real supervisord', () => {
       );
     }
     assert.equal(p.stats().live?.subscribers, 0);
+  });
+
+  test("firstPoll 'beat': the first call waits for the endpoint's next beat, then follows the beats", async () => {
+    const p = pollers();
+    const { intervalMs, nextBeatAt } = intervalWithBeatIn('live', 300, 900);
+    const seen: ProcessInfo[][] = [];
+    const subscription = p
+      .processInfo('live', { intervalMs, firstPoll: 'beat' })
+      .subscribe((snapshot) => seen.push(snapshot));
+    await waitUntil(() => (seen.length >= 2 ? true : undefined), { what: 'two polls' });
+    subscription.unsubscribe();
+    const [first, second] = (p.client('live') as CountingClient).callTimes;
+    // Node's timers may fire up to 1 ms early (they round to whole ms).
+    assert.ok(
+      first !== undefined && first >= nextBeatAt - 1,
+      `called at ${first}, the beat was ${nextBeatAt}`,
+    );
+    assert.ok(
+      second !== undefined && second >= nextBeatAt + intervalMs - 1,
+      'the next call on the next beat',
+    );
+  });
+
+  test('a subscriber that polls now wakes a poll still waiting for its first beat', async () => {
+    const p = pollers();
+    // The beat is at least a minute away; waitUntil gives up long before it.
+    const { intervalMs } = intervalWithBeatIn('live', 60_000, 120_000, 120_000);
+    const waiting = p.processInfo('live', { intervalMs, firstPoll: 'beat' }).subscribe();
+    assert.equal(p.stats().live?.activePolls, 1, 'the poll runs, waiting for its beat');
+    assert.equal((p.client('live') as CountingClient).calls, 0);
+    const seen: ProcessInfo[][] = [];
+    const now = p.processInfo('live', { intervalMs }).subscribe((snapshot) => seen.push(snapshot));
+    await waitUntil(() => (seen.length >= 1 ? true : undefined), { what: 'the woken poll' });
+    now.unsubscribe();
+    waiting.unsubscribe();
+    assert.equal((p.client('live') as CountingClient).calls, 1, 'one call, shared');
   });
 
   test('a late subscriber gets the latest snapshot at once, then follows the same poll', async () => {

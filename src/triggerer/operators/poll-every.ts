@@ -4,7 +4,9 @@ import {
   defer,
   expand,
   map,
+  NEVER,
   of,
+  race,
   switchMap,
   take,
   throwIfEmpty,
@@ -38,18 +40,28 @@ export interface PollEveryOptions {
   /** Delay before the next attempt after `failures` consecutive failures. @default the interval */
   backoff?: (failures: number) => number;
   /**
-   * Where the beats fall after the first call: beats at `phaseMs`, `phaseMs + intervalMs`, ...
-   * (0 < phaseMs <= intervalMs; no gap is ever longer than the interval). Pollers started together
-   * with different phases spread their calls over the interval instead of calling in step.
-   * @default intervalMs
+   * Where the beats fall on the scheduler's clock: at every time `t` with `t % intervalMs ===
+   * phaseMs % intervalMs` (0 < phaseMs <= intervalMs). Pollers with different phases spread their
+   * calls over the interval instead of calling in step; pollers of the same phase and interval call
+   * in step, whichever process runs them and whenever they started. No gap is ever longer than the
+   * interval.
+   * @default intervalMs (beats on multiples of the interval)
    */
   phaseMs?: number;
+  /**
+   * `now` (default): the first call at once, the next on the first beat after it. `beat`: the first
+   * call on the next beat, or when `wake` emits, whichever comes first.
+   */
+  firstCall?: 'now' | 'beat';
+  /** With `firstCall: 'beat'`, makes the first call at once (later emissions are ignored). */
+  wake?: Observable<unknown>;
 }
 
 /**
- * Calls `poll` now and then on every beat of `intervalMs`, one call at a time: a call slower than the
- * interval skips the beats it overlapped instead of piling up calls. After a failure the next attempt
- * comes after `backoff(failures)` instead. Never errors; each call becomes one {@link PollResult}.
+ * Calls `poll` now and then on every beat of `intervalMs` (see `phaseMs`), one call at a time: a call
+ * slower than the interval skips the beats it overlapped instead of piling up calls. After a failure
+ * the next attempt comes after `backoff(failures)` instead. Never errors; each call becomes one
+ * {@link PollResult}.
  *
  * @example interval 3, poll takes 1 frame, second call fails, backoff 1:
  * ```
@@ -61,12 +73,17 @@ export interface PollEveryOptions {
 export function pollEvery<T>(
   intervalMs: number,
   poll: () => ObservableInput<T>,
-  { backoff = () => intervalMs, phaseMs = intervalMs }: PollEveryOptions = {},
+  { backoff = () => intervalMs, phaseMs = intervalMs, firstCall = 'now', wake = NEVER }: PollEveryOptions = {},
 ): Observable<PollResult<T>> {
   if (!(intervalMs > 0)) throw new RangeError(`poll interval must be > 0 ms (got ${intervalMs})`);
   if (!(phaseMs > 0 && phaseMs <= intervalMs)) {
     throw new RangeError(`poll phase must be > 0 and <= the interval ${intervalMs} ms (got ${phaseMs})`);
   }
+  /** The first beat strictly after `t`. */
+  const beatAfter = (t: number): number => {
+    const ahead = (((phaseMs - t) % intervalMs) + intervalMs) % intervalMs;
+    return t + (ahead === 0 ? intervalMs : ahead);
+  };
   return defer(() => {
     let failures = 0;
     let failingSince = 0;
@@ -96,16 +113,21 @@ export function pollEvery<T>(
           }),
         );
       });
-    // The first beat after the first call is at phaseMs; every later one an interval after the last.
-    let nextBeat = phaseMs;
+    // The next call: on the first beat after this one started, or, when this one ran past it, on
+    // the first beat after it finished.
     const delayAfter = (result: PollResult<T>): number => {
       if (!result.ok) return backoff(result.failures);
-      const beat = nextBeat;
-      nextBeat = intervalMs;
-      return result.durationMs < beat
-        ? beat - result.durationMs
-        : intervalMs - ((result.durationMs - beat) % intervalMs);
+      const start = result.at - result.durationMs;
+      const beat = beatAfter(start);
+      return (beat > result.at ? beat : beatAfter(result.at)) - result.at;
     };
-    return attempt().pipe(expand((result) => timer(delayAfter(result)).pipe(switchMap(attempt))));
+    const first =
+      firstCall === 'now'
+        ? attempt()
+        : race(timer(beatAfter(asyncScheduler.now() - 1) - asyncScheduler.now()), wake).pipe(
+            take(1),
+            switchMap(attempt),
+          );
+    return first.pipe(expand((result) => timer(delayAfter(result)).pipe(switchMap(attempt))));
   });
 }
