@@ -73,7 +73,12 @@ export interface PollEveryOptions {
 export function pollEvery<T>(
   intervalMs: number,
   poll: () => ObservableInput<T>,
-  { backoff = () => intervalMs, phaseMs = intervalMs, firstCall = 'now', wake = NEVER }: PollEveryOptions = {},
+  {
+    backoff = () => intervalMs,
+    phaseMs = intervalMs,
+    firstCall = 'now',
+    wake = NEVER,
+  }: PollEveryOptions = {},
 ): Observable<PollResult<T>> {
   if (!(intervalMs > 0)) throw new RangeError(`poll interval must be > 0 ms (got ${intervalMs})`);
   if (!(phaseMs > 0 && phaseMs <= intervalMs)) {
