@@ -64,6 +64,12 @@ export class CancelListener {
 /** The triggerer's side: listens on the channel and reads markers. */
 export class CancelSignals {
   private readonly listening = new Map<string, CancelListener>();
+  /** Markers asked for since the last read, read together on the next turn. */
+  private readonly wanted: {
+    key: string;
+    resolve: (text: string | null) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
   private subscriber: Redis | undefined;
   private reader: Redis | undefined;
 
@@ -104,12 +110,31 @@ export class CancelSignals {
     this.listening.delete(triggerId);
   }
 
-  /** The cancel marker of this job (matched by creation time), or undefined. */
+  /**
+   * The cancel marker of this job (matched by creation time), or undefined. The markers asked for in
+   * one turn of the event loop (a burst of claims, an adopted batch) are read with one MGET.
+   */
   async marker(triggerId: string, jobTimestamp: number): Promise<CancelRequest | undefined> {
     if (!this.reader) return undefined;
-    const text = await this.reader.get(cancelMarkerKey(triggerId, this.prefix));
+    const text = await new Promise<string | null>((resolve, reject) => {
+      this.wanted.push({ key: cancelMarkerKey(triggerId, this.prefix), resolve, reject });
+      if (this.wanted.length === 1) setImmediate(() => this.readWanted());
+    });
     const request = parseRequest(text);
     return request && request.jobTimestamp === jobTimestamp ? request : undefined;
+  }
+
+  private readWanted(): void {
+    const wanted = this.wanted.splice(0);
+    const reader = this.reader;
+    if (!reader) {
+      for (const w of wanted) w.resolve(null);
+      return;
+    }
+    reader.mget(wanted.map((w) => w.key)).then(
+      (texts) => wanted.forEach((w, i) => w.resolve(texts[i] ?? null)),
+      (error: unknown) => wanted.forEach((w) => w.reject(error)),
+    );
   }
 
   /** Closes both connections. */

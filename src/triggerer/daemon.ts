@@ -517,11 +517,10 @@ export class Triggerer {
       extended.catch(() => undefined); // awaited below, after the watchers are stopped
       const stopped = await stopper.stop(count);
       const lost = await extended;
-      const chunk = stopped.filter((h) => h.claim.token !== undefined && !lost.has(h.claim.id));
-      settle(
-        stopped.filter((h) => !chunk.includes(h)),
-        true,
-      );
+      const chunk: Holding[] = [];
+      const back: Holding[] = [];
+      for (const h of stopped) (h.claim.token !== undefined && !lost.has(h.claim.id) ? chunk : back).push(h);
+      settle(back, true);
       offered.push(...chunk);
       return chunk.map((h) => ({ id: h.claim.id, token: h.claim.token ?? '', job: jobJson(h.job) }));
     };
@@ -958,7 +957,10 @@ function firstOutcome(
 }
 
 function stripUndefined<T extends object>(value: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+  // A loop, not entries/filter/fromEntries: this runs for every watcher set up (thousands at once).
+  const kept: Partial<T> = {};
+  for (const key in value) if (value[key] !== undefined) kept[key] = value[key];
+  return kept;
 }
 
 function cancelledOutcome(request: CancelRequest, onCancelError?: string): TriggerOutcome {

@@ -231,10 +231,11 @@ interface Poll {
 
 /**
  * Where an endpoint's beats fall within its interval, from a hash of its name: the polls of a
- * triggerer that claimed many triggers at once (start-up, an adopted hand-off) would otherwise all
- * come in step, every interval, and every supervisord and every continuation worker would get its
- * work in one burst. Spread, the load is even and the latency of a state change is the same (it
- * falls anywhere in the interval either way).
+ * triggerer that claimed many triggers at once (start-up) would otherwise all come in step, every
+ * interval, and every supervisord and every continuation worker would get its work in one burst.
+ * Spread, the load is even and the latency of a state change is the same (it falls anywhere in the
+ * interval either way). The beats are on the clock (see `pollEvery`), so every triggerer polls an
+ * endpoint on the same beats: a trigger adopted from a closing peer waits for the next one.
  */
 export function pollPhase(endpoint: string, intervalMs: number): number {
   // FNV-1a, 32 bits, then murmur3's finaliser so that names differing in one character spread.

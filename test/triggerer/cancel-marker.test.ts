@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { cancel, defer, TriggerNotFound, waitFor } from '../../src/client/index.js';
 import { TRIGGERS_QUEUE } from '../../src/record.js';
-import { cancelMarkerKey, parseRequest } from '../../src/triggerer/cancel.js';
+import { CancelSignals, cancelMarkerKey, parseRequest } from '../../src/triggerer/cancel.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer } from '../../src/triggerer/daemon.js';
 import { connect, redisOptions } from '../../src/triggerer/redis.js';
@@ -54,6 +54,41 @@ test('a marker left by a cancelled trigger does not cancel a new trigger that re
   } finally {
     await triggerer.close();
     await queue.close();
+    await client.quit();
+  }
+});
+
+test('the markers asked for in one turn are read with one MGET, each answered with its own', async () => {
+  const client = connect(redisOptions(redis.url));
+  const signals = new CancelSignals(redisOptions(redis.url), 'batch', pino({ level: 'silent' }));
+  try {
+    await signals.start();
+    const marked = (id: string, jobTimestamp: number) =>
+      JSON.stringify({ triggerId: id, requestedAt: new Date().toISOString(), jobTimestamp });
+    await client.set(cancelMarkerKey('m-1', 'batch'), marked('m-1', 111));
+    await client.set(cancelMarkerKey('m-2', 'batch'), marked('m-2', 999)); // for an older job
+    const calls = async (command: string) => {
+      const line = (await client.info('commandstats'))
+        .split('\r\n')
+        .find((l) => l.startsWith(`cmdstat_${command}:`));
+      return Number(/calls=(\d+)/.exec(line ?? '')?.[1] ?? 0);
+    };
+    const before = { mget: await calls('mget'), get: await calls('get') };
+    const answers = await Promise.all([
+      signals.marker('m-1', 111),
+      signals.marker('m-2', 222),
+      signals.marker('m-3', 333),
+    ]);
+    assert.deepEqual(
+      answers.map((a) => a?.triggerId),
+      ['m-1', undefined, undefined],
+    );
+    assert.deepEqual(
+      { mget: await calls('mget'), get: await calls('get') },
+      { mget: before.mget + 1, get: before.get },
+    );
+  } finally {
+    await signals.close();
     await client.quit();
   }
 });

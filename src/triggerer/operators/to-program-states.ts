@@ -24,6 +24,12 @@ export class UnknownProgramError extends Error {
  */
 export function selectPrograms(infos: readonly ProcessInfo[], specs: readonly string[]): ProcessInfo[] {
   if (specs.length === 0) return [...infos];
+  if (specs.length === 1) {
+    // The common case (one program per trigger, each snapshot for thousands of watchers): one spec's
+    // matches are already in snapshot order, each once.
+    const matches = matchSpec(infos, specs[0] ?? '');
+    if (matches.length > 0) return matches;
+  }
   const chosen = new Set<ProcessInfo>();
   const missing: string[] = [];
   for (const spec of specs) {
