@@ -172,6 +172,8 @@ class Stopper {
   private next = 0;
   /** performance.now() when the last watcher stopped (when the stopping began, until then). */
   stoppedAt = performance.now();
+  /** Every holding stopped for the hand-off so far. */
+  readonly handedOff: Holding[] = [];
 
   constructor(private readonly holdings: readonly Holding[]) {}
 
@@ -193,6 +195,7 @@ class Stopper {
     const handedOff: Holding[] = [];
     // false: it had ended otherwise (fired, failed, lost its lock) and is not this hand-off's.
     for (const holding of slice) if (await holding.stopped.promise) handedOff.push(holding);
+    this.handedOff.push(...handedOff);
     this.stoppedAt = performance.now();
     return handedOff;
   }
@@ -557,14 +560,15 @@ export class Triggerer {
       return { taken: offered.length - left.size, peers: sent.peers, announcedAt };
     } catch (error) {
       this.logger.warn({ err: error }, 'hand-off to peers failed; the triggers go back to the queue');
-      const rest = await stopper.stop();
+      await stopper.stop();
       if (announcedAt === undefined) {
         // Nothing was announced: every claim is still only ours.
-        settle([...offered, ...rest], true);
+        settle(stopper.handedOff, true);
         return { taken: 0, peers: 0 };
       }
       // Announced: a claim a peer took must not be moved. What cannot be withdrawn now (taken, or
-      // in a chunk that never reached the list) is left to the lock expiry and the stalled check.
+      // in a chunk that never reached the list) is left to the lock expiry and the stalled check;
+      // what was never offered is ours alone.
       const left = await withdrawClaims(redis, listKey).catch(() => []);
       const ids = new Set(left.map((c) => c.id));
       settle(
@@ -572,7 +576,7 @@ export class Triggerer {
         true,
       );
       settle(offered, false);
-      settle(rest, true);
+      settle(stopper.handedOff, true);
       return { taken: 0, peers: 0, announcedAt };
     }
   }
