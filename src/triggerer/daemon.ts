@@ -562,7 +562,9 @@ export class Triggerer {
       this.logger.warn({ err: error }, 'hand-off to peers failed; the triggers go back to the queue');
       await stopper.stop();
       if (announcedAt === undefined) {
-        // Nothing was announced: every claim is still only ours.
+        // Nothing was announced: every claim is still only ours (a first chunk already stored is
+        // known to nobody; taken off the list, or left to expire if Redis will not).
+        await withdrawClaims(redis, listKey).catch(() => undefined);
         settle(stopper.handedOff, true);
         return { taken: 0, peers: 0 };
       }

@@ -302,7 +302,7 @@ describe('Triggerer hand-off on close (real Redis)', () => {
     /** The hand-off line of the close. */
     const summary = () =>
       lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.triggers === count);
-    return { first, ids, summary };
+    return { first, ids, summary, lines };
   }
 
   test('closing gives each claim to a listening peer with its lock: no trip through the queue', async () => {
@@ -385,6 +385,37 @@ describe('Triggerer hand-off on close (real Redis)', () => {
       raw.disconnect();
       await first.close();
       await second?.close();
+      await queue.close();
+    }
+  });
+
+  test('an offer that cannot be announced: every claim goes back to wait, the unstopped rest too', async () => {
+    const prefix = 'refused';
+    const count = 1200; // the first chunk is on the list when the announcement fails; the rest still watch
+    const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url), prefix });
+    const raw = new Redis(redis.url);
+    const { first, summary, lines } = await holding(prefix, count);
+    try {
+      // Redis refuses PUBLISH (an ACL, as a locked-down Redis might): the offer fails at its announcement.
+      await raw.call('ACL', 'SETUSER', 'default', '-publish');
+      await first.close();
+      assert.equal(summary()?.toPeers, 0);
+      assert.deepEqual(await queue.getJobCounts('active', 'wait', 'completed', 'failed'), {
+        active: 0,
+        wait: count,
+        completed: 0,
+        failed: 0,
+      });
+      assert.ok(
+        lines.some((l) => l.includes('hand-off to peers failed') && l.includes('NOPERM')),
+        'the failure is logged with its reason',
+      );
+      // The first chunk, stored before the announcement failed, is taken off the list again.
+      assert.deepEqual(await raw.keys(`${prefix}:st:handoff:*`), []);
+    } finally {
+      await raw.call('ACL', 'SETUSER', 'default', '+publish');
+      raw.disconnect();
+      await first.close();
       await queue.close();
     }
   });
