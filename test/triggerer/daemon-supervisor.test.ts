@@ -17,6 +17,7 @@ import { redisOptions } from '../../src/triggerer/redis.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 import { startSupervisord, type SupervisordHandle } from '../fixtures/supervisord.js';
 import { spawnOwned, waitUntil } from '../fixtures/processes.js';
+import { waitForLogLine } from '../fixtures/log-lines.js';
 
 const PASSWORD = 's3cret-pw-0451';
 const WRONG_PASSWORD = 'hunter2-wrong-pw';
@@ -162,13 +163,7 @@ describe('Triggerer with a real supervisord', () => {
       assert.ok(clients[0] && clients[0].calls >= 1, 'a fresh trigger polls at once');
       await second.start();
       await first.close();
-      const adopted = await waitUntil(
-        () =>
-          peerLines
-            .map((l) => JSON.parse(l) as Record<string, unknown>)
-            .find((l) => l.msg === 'adopted triggers from a closing peer'),
-        { what: 'the adoption' },
-      );
+      const adopted = await waitForLogLine(peerLines, 'adopted triggers from a closing peer');
       assert.equal(adopted.triggers, 3);
       await waitUntil(() => (peerClients[0]?.calls ? true : undefined), { what: "the peer's first poll" });
       const firstCall = peerClients[0]?.callTimes[0] ?? 0;

@@ -13,6 +13,7 @@ import { defineTrigger, type TriggerDefinition } from '../../src/triggerer/defin
 import { redisOptions } from '../../src/triggerer/redis.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 import { waitUntil } from '../fixtures/processes.js';
+import { waitForLogLine } from '../fixtures/log-lines.js';
 
 // Test-only definitions: registered in this file's registry, never in the built-in one.
 const definitions: TriggerDefinition[] = [
@@ -305,6 +306,16 @@ describe('Triggerer hand-off on close (real Redis)', () => {
     return { first, ids, summary, lines };
   }
 
+  /** Every one of `count` triggers on `queue` is back to wait: none active, completed or failed. */
+  async function assertAllWaiting(queue: Queue, count: number): Promise<void> {
+    assert.deepEqual(await queue.getJobCounts('active', 'wait', 'completed', 'failed'), {
+      active: 0,
+      wait: count,
+      completed: 0,
+      failed: 0,
+    });
+  }
+
   test('closing gives each claim to a listening peer with its lock: no trip through the queue', async () => {
     const prefix = 'transfer';
     const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url), prefix });
@@ -350,13 +361,7 @@ describe('Triggerer hand-off on close (real Redis)', () => {
       const tokens = await raw.mget(lockKeys);
       second = await startOn(prefix, count + 100, peerLines);
       await first.close();
-      const adopted = await waitUntil(
-        () =>
-          peerLines
-            .map((l) => JSON.parse(l) as Record<string, unknown>)
-            .find((l) => l.msg === 'adopted triggers from a closing peer'),
-        { what: 'the adoption line' },
-      );
+      const adopted = await waitForLogLine(peerLines, 'adopted triggers from a closing peer');
       // Logged once every adopted trigger is watched: all of them, over more than one chunk.
       assert.equal(adopted.triggers, count);
       assert.equal(second.metrics.watching, count);
@@ -400,12 +405,7 @@ describe('Triggerer hand-off on close (real Redis)', () => {
       await raw.call('ACL', 'SETUSER', 'default', '-publish');
       await first.close();
       assert.equal(summary()?.toPeers, 0);
-      assert.deepEqual(await queue.getJobCounts('active', 'wait', 'completed', 'failed'), {
-        active: 0,
-        wait: count,
-        completed: 0,
-        failed: 0,
-      });
+      await assertAllWaiting(queue, count);
       assert.ok(
         lines.some((l) => l.includes('hand-off to peers failed') && l.includes('NOPERM')),
         'the failure is logged with its reason',
@@ -430,12 +430,7 @@ describe('Triggerer hand-off on close (real Redis)', () => {
       await first.close();
       assert.equal(summary()?.peers, 0);
       assert.equal(summary()?.toPeers, 0);
-      assert.deepEqual(await queue.getJobCounts('active', 'wait', 'completed', 'failed'), {
-        active: 0,
-        wait: count,
-        completed: 0,
-        failed: 0,
-      });
+      await assertAllWaiting(queue, count);
       assert.deepEqual(await raw.keys(`${prefix}:st:handoff:*`), []);
     } finally {
       raw.disconnect();
