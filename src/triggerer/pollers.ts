@@ -178,9 +178,9 @@ export class SharedPollers {
     const stats = this.statsOf(endpoint);
     const logger = this.options.logger?.child({ endpoint, intervalMs });
     let failing = false;
-    const poll: Poll = { firstCall: 'now', wake: new Subject<void>(), polled: false } as Poll;
+    const poll: Omit<Poll, 'results'> = { firstCall: 'now', wake: new Subject<void>(), polled: false };
     // Deferred: the first call of each run of the poll is decided by the subscription starting it.
-    poll.results = defer(() =>
+    const results = defer(() =>
       pollEvery(intervalMs, () => this.client(endpoint).getAllProcessInfo(), {
         backoff: exponentialBackoff({ initialMs: Math.min(100, intervalMs), maxMs: intervalMs }),
         phaseMs,
@@ -214,7 +214,7 @@ export class SharedPollers {
         resetOnComplete: true,
       }),
     );
-    return poll;
+    return Object.assign(poll, { results });
   }
 }
 
