@@ -194,7 +194,7 @@ export async function offerStream(
   // behind for long, and a list first created by a later chunk expires, too.
   const push = (multi: ChainableCommander, claims: readonly Claim[]) =>
     claims.length === 0 ? multi : multi.rpush(listKey, ...claims.map(encodeClaim)).pexpire(listKey, ttlMs);
-  await push(redis.multi().del(listKey, doneKey(listKey), completeKey(listKey)), first).exec();
+  await execAll(push(redis.multi().del(listKey, doneKey(listKey), completeKey(listKey)), first));
   const peers = await redis.publish(
     handOffChannel(options.prefix),
     JSON.stringify({ list: listKey, ...(rest && { streamed: true }) }),
@@ -205,7 +205,7 @@ export async function offerStream(
     // Not awaited one by one: the next chunk is prepared while this one is on its way.
     for await (const claims of rest) {
       if (claims.length === 0) continue;
-      const pushed = push(redis.multi(), claims).exec();
+      const pushed = execAll(push(redis.multi(), claims));
       pushed.catch(() => undefined); // rejects below, with the others; not unhandled meanwhile
       stored.push(pushed);
     }
@@ -214,6 +214,11 @@ export async function offerStream(
     await Promise.all(stored);
   }
   return { listKey, peers };
+}
+
+/** Runs a MULTI; rejects with the first command's error (EXEC reports those as results). */
+async function execAll(multi: ChainableCommander): Promise<void> {
+  for (const [error] of (await multi.exec()) ?? []) if (error) throw error;
 }
 
 /** Claims popped from an offer, and whether the offer was complete when they were. */

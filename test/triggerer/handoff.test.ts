@@ -133,6 +133,26 @@ describe('hand-off offers (real Redis)', () => {
     });
   });
 
+  test('a chunk Redis refuses to add rejects the offer with its error', async () => {
+    const prefix = 'refused';
+    const listKey = handOffListKey('worker-a', prefix);
+    await listening(prefix, async () => {
+      const offered = offerStream(client, {
+        owner: 'worker-a',
+        prefix,
+        first: claims(2),
+        rest: (async function* () {
+          // Something else has taken the key: the list's push fails inside its MULTI.
+          await client.set(listKey, 'not a list');
+          yield claims(4).slice(2);
+        })(),
+        ttlMs: 10_000,
+      });
+      await assert.rejects(offered, /WRONGTYPE/);
+      await client.del(listKey);
+    });
+  });
+
   test('a big offer is announced after its first chunk; taking while it grows gets every claim once', async () => {
     const offered = claims(5000);
     await listening('stream', async (heard) => {
