@@ -466,7 +466,7 @@ export class Triggerer {
       return { stoppedAt: stopper.stoppedAt };
     };
     // Nothing to offer (only a claim with a lock token can be): straight back to wait.
-    if (!this.handOffs || tokened(holdings).length === 0)
+    if (!this.handOffs || !holdings.some((h) => h.claim.token !== undefined))
       return { taken: 0, peers: 0, ...(await stopRest(true)) };
     if (!this.redisConnected) {
       // Redis is away: nothing can be offered or moved; the locks run out and BullMQ's stalled
