@@ -2,12 +2,11 @@
  * `supervisor.ProgramStateTrigger`: fires when the named programs reach one of the target states,
  * all of them (`mode: all`) or any one (`mode: any`).
  */
-import { map } from 'rxjs';
 import { z } from 'zod';
 import type { ProcessInfo } from '../src/supervisor/states.js';
 import { defineTrigger } from '../src/triggerer/definition.js';
 import { firstMatching } from '../src/triggerer/operators/first-matching.js';
-import { toProgramStates } from '../src/triggerer/operators/to-program-states.js';
+import { selectPrograms } from '../src/triggerer/operators/to-program-states.js';
 import * as kw from './kwargs.js';
 import { stopWatchedPrograms, summarize } from './programs.js';
 
@@ -33,18 +32,20 @@ function inTarget(info: ProcessInfo, k: ProgramStateKwargs): boolean {
 export const ProgramStateTrigger = defineTrigger({
   classpath: 'supervisor.ProgramStateTrigger',
   kwargs: ProgramStateKwargs,
+  // One operator per watcher rather than select, decide and map piped (thousands of watchers per
+  // triggerer: each piped operator is one more subscriber kept per watcher).
   run: (k, ctx) =>
     ctx.processInfo(k.endpoint, { intervalMs: k.interval, unreachableBudgetMs: k.unreachable_budget }).pipe(
-      toProgramStates(k.programs),
-      firstMatching((infos) => {
+      firstMatching((snapshot) => {
+        const infos = selectPrograms(snapshot, k.programs);
         const matched = infos.filter((info) => inTarget(info, k));
         const fires = k.mode === 'all' ? matched.length === infos.length : matched.length > 0;
-        return fires ? { infos, matched } : undefined;
+        if (!fires) return undefined;
+        return {
+          status: 'fired' as const,
+          payload: { programs: infos.map(summarize), matched: matched.map((i) => `${i.group}:${i.name}`) },
+        };
       }),
-      map(({ infos, matched }) => ({
-        status: 'fired' as const,
-        payload: { programs: infos.map(summarize), matched: matched.map((i) => `${i.group}:${i.name}`) },
-      })),
     ),
   async onCancel(k, ctx) {
     if (k.on_cancel === 'stop_programs')
