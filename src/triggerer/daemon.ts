@@ -9,6 +9,7 @@
  */
 import { UnrecoverableError, WaitingError, type ConnectionOptions, type Job } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Observable, Subscription } from 'rxjs';
 import { TRIGGER_STATUSES, TRIGGERS_QUEUE, type TriggerEvent, type TriggerOutcome } from '../record.js';
@@ -465,8 +466,9 @@ export class Triggerer {
       settle(await stopper.stop(), move);
       return { stoppedAt: stopper.stoppedAt };
     };
+    const handOffs = this.handOffs;
     // Nothing to offer (only a claim with a lock token can be): straight back to wait.
-    if (!this.handOffs || !holdings.some((h) => h.claim.token !== undefined))
+    if (!handOffs || !holdings.some((h) => h.claim.token !== undefined))
       return { taken: 0, peers: 0, ...(await stopRest(true)) };
     if (!this.redisConnected) {
       // Redis is away: nothing can be offered or moved; the locks run out and BullMQ's stalled
@@ -485,7 +487,10 @@ export class Triggerer {
       unreachable.resolve({ taken: 0, peers: 0 });
     }, this.lockDurationMs + OFFER_WAIT_MS);
     try {
-      const result = await Promise.race([this.offer(worker, stopper, settle), unreachable.promise]);
+      const result = await Promise.race([
+        this.offer(worker, handOffs.redis, stopper, settle),
+        unreachable.promise,
+      ]);
       return { ...result, stoppedAt: stopper.stoppedAt };
     } finally {
       clearTimeout(timer);
@@ -495,15 +500,10 @@ export class Triggerer {
   /** giveBack's Redis part: stop and offer, wait for the peers, withdraw and move back what is left. */
   private async offer(
     worker: ClaimingWorker<unknown, TriggerEvent>,
+    redis: Redis,
     stopper: Stopper,
     settle: (list: Holding[], move: boolean) => void,
   ): Promise<HandOffResult> {
-    const handOffs = this.handOffs;
-    if (!handOffs) {
-      settle(await stopper.stop(), true);
-      return { taken: 0, peers: 0 };
-    }
-    const redis = handOffs.redis;
     const lockDurationMs = this.lockDurationMs;
     const listKey = handOffListKey(worker.id, this.prefix);
     /** Every claim put on the list (or about to be). */

@@ -160,11 +160,7 @@ export async function offerClaims(
   return await offerStream(redis, {
     ...options,
     first,
-    ...(rest.length > 0 && {
-      rest: (async function* () {
-        yield* rest;
-      })(),
-    }),
+    ...(rest.length > 0 && { rest }),
   });
 }
 
@@ -183,7 +179,7 @@ export async function offerStream(
     owner: string;
     prefix: string;
     first: readonly Claim[];
-    rest?: AsyncIterable<readonly Claim[]>;
+    rest?: AsyncIterable<readonly Claim[]> | Iterable<readonly Claim[]>;
     ttlMs: number;
     onAnnounced?: () => void;
   },

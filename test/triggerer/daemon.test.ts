@@ -306,11 +306,10 @@ describe('Triggerer hand-off on close (real Redis)', () => {
     return { first, ids, summary, lines };
   }
 
-  /** Every one of `count` triggers on `queue` is back to wait: none active, completed or failed. */
-  async function assertAllWaiting(queue: Queue, count: number): Promise<void> {
+  /** The triggers on `queue` are `active` and `wait` as given, none completed or failed. */
+  async function assertJobCounts(queue: Queue, counts: { active: number; wait: number }): Promise<void> {
     assert.deepEqual(await queue.getJobCounts('active', 'wait', 'completed', 'failed'), {
-      active: 0,
-      wait: count,
+      ...counts,
       completed: 0,
       failed: 0,
     });
@@ -332,12 +331,7 @@ describe('Triggerer hand-off on close (real Redis)', () => {
       });
       // Every claim went over as it was: same lock token (a claim through the queue gets a new one).
       assert.deepEqual(await raw.mget(lockKeys), tokens);
-      assert.deepEqual(await queue.getJobCounts('active', 'wait', 'completed', 'failed'), {
-        active: ids.length,
-        wait: 0,
-        completed: 0,
-        failed: 0,
-      });
+      await assertJobCounts(queue, { active: ids.length, wait: 0 });
       assert.equal(summary()?.toPeers, 20);
       assert.equal(summary()?.peers, 1);
     } finally {
@@ -366,12 +360,7 @@ describe('Triggerer hand-off on close (real Redis)', () => {
       assert.equal(adopted.triggers, count);
       assert.equal(second.metrics.watching, count);
       assert.deepEqual(await raw.mget(lockKeys), tokens);
-      assert.deepEqual(await queue.getJobCounts('active', 'wait', 'completed', 'failed'), {
-        active: count,
-        wait: 0,
-        completed: 0,
-        failed: 0,
-      });
+      await assertJobCounts(queue, { active: count, wait: 0 });
       assert.equal(summary()?.toPeers, count);
       // Offered while the closing triggerer still stopped the rest of its watchers.
       const { offeredMs, stoppedMs } = summary() ?? {};
@@ -405,7 +394,7 @@ describe('Triggerer hand-off on close (real Redis)', () => {
       await raw.call('ACL', 'SETUSER', 'default', '-publish');
       await first.close();
       assert.equal(summary()?.toPeers, 0);
-      await assertAllWaiting(queue, count);
+      await assertJobCounts(queue, { active: 0, wait: count });
       assert.ok(
         lines.some((l) => l.includes('hand-off to peers failed') && l.includes('NOPERM')),
         'the failure is logged with its reason',
@@ -430,7 +419,7 @@ describe('Triggerer hand-off on close (real Redis)', () => {
       await first.close();
       assert.equal(summary()?.peers, 0);
       assert.equal(summary()?.toPeers, 0);
-      await assertAllWaiting(queue, count);
+      await assertJobCounts(queue, { active: 0, wait: count });
       assert.deepEqual(await raw.keys(`${prefix}:st:handoff:*`), []);
     } finally {
       raw.disconnect();
@@ -472,12 +461,7 @@ describe('Triggerer hand-off on close (real Redis)', () => {
       const toPeer = Number(summary()?.toPeers);
       assert.ok(toPeer >= 3 && toPeer <= 4, `the peer took ${toPeer}`);
       await waitUntil(() => (second?.running === 4 ? true : undefined), { what: 'the peer full' });
-      assert.deepEqual(await queue.getJobCounts('active', 'wait', 'completed', 'failed'), {
-        active: 4,
-        wait: 6,
-        completed: 0,
-        failed: 0,
-      });
+      await assertJobCounts(queue, { active: 4, wait: 6 });
     } finally {
       await first.close();
       await second?.close();

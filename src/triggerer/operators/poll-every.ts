@@ -126,13 +126,12 @@ export function pollEvery<T>(
       const beat = beatAfter(start);
       return (beat > result.at ? beat : beatAfter(result.at)) - result.at;
     };
+    const now = asyncScheduler.now();
+    // 'beat': on the next beat, or now if now is one.
     const first =
       firstCall === 'now'
         ? attempt()
-        : race(timer(beatAfter(asyncScheduler.now() - 1) - asyncScheduler.now()), wake).pipe(
-            take(1),
-            switchMap(attempt),
-          );
+        : race(timer(beatAfter(now - 1) - now), wake).pipe(take(1), switchMap(attempt));
     return first.pipe(expand((result) => timer(delayAfter(result)).pipe(switchMap(attempt))));
   });
 }
