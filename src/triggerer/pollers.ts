@@ -2,15 +2,14 @@
  * Shared pollers: every watcher of one supervisord endpoint (at one interval) shares one
  * `getAllProcessInfo` poll, started by the first subscriber and stopped when the last one leaves.
  */
-import { defer, Observable, ReplaySubject, share, Subject, tap, type Subscriber } from 'rxjs';
+import { defer, Observable, Subject, Subscription, tap } from 'rxjs';
 import type { Logger } from 'pino';
 import { SupervisorClient } from '../supervisor/client.js';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
 import { AuthenticationError } from '../supervisor/errors.js';
 import type { ProcessInfo } from '../supervisor/states.js';
 import { exponentialBackoff } from './operators/backoff.js';
-import { countSubscribers } from './operators/count-subscribers.js';
-import { failAfterBudget } from './operators/fail-after-budget.js';
+import { BudgetedDelivery, checkBudget } from './operators/fail-after-budget.js';
 import { pollEvery, type PollResult } from './operators/poll-every.js';
 
 /** Options for {@link SharedPollers}. */
@@ -75,10 +74,10 @@ export class PollersClosedError extends Error {
 /** One shared getAllProcessInfo poll per endpoint and interval, with per-subscriber budgets. */
 export class SharedPollers {
   private readonly clients = new Map<string, SupervisorClient>();
-  private readonly polls = new Map<string, Poll>();
+  private readonly polls = new Map<string, FanOut>();
   private readonly counters = new Map<string, EndpointPollStats>();
-  /** Every subscriber of processInfo now, ended by close(). */
-  private readonly live = new Set<Subscriber<ProcessInfo[]>>();
+  /** The polls running now (anyone listening), ended by close(). */
+  private readonly running = new Set<FanOut>();
   private isClosed = false;
   private readonly defaultIntervalMs: number;
   private readonly defaultBudgetMs: number;
@@ -95,27 +94,27 @@ export class SharedPollers {
   processInfo(endpoint: string, options: ProcessInfoOptions = {}): Observable<ProcessInfo[]> {
     const intervalMs = options.intervalMs ?? this.defaultIntervalMs;
     const budgetMs = options.unreachableBudgetMs ?? this.defaultBudgetMs;
-    const budget = failAfterBudget<ProcessInfo[]>(budgetMs, {
-      isFatal: (error) => error instanceof AuthenticationError,
-    });
-    // Written out (one per watcher, thousands at once): the subscriber is counted and kept in
-    // `live`, where close() finds it, instead of a merge with a closing Subject per watcher.
+    checkBudget(budgetMs);
+    const firstPoll = options.firstPoll;
+    // Written out (one per watcher, thousands at once): the subscriber gets a delivery of its own in
+    // the endpoint's fan-out, instead of a budget operator and a subscription to a shared Subject.
     return new Observable<ProcessInfo[]>((subscriber) => {
       if (this.isClosed) throw new PollersClosedError();
       this.client(endpoint); // an unknown endpoint name errors now, not after the budget
       const stats = this.statsOf(endpoint);
       stats.subscribers += 1;
-      this.live.add(subscriber);
       const poll = this.sharedPoll(endpoint, intervalMs);
-      if (options.firstPoll === 'beat') poll.firstCall = 'beat';
+      if (firstPoll === 'beat') poll.firstCall = 'beat';
       else {
         // Started now if not running; woken if running but still waiting for its first beat.
         poll.firstCall = 'now';
         if (!poll.polled) poll.wake.next();
       }
-      budget(poll.results).subscribe(subscriber);
+      const delivery = new BudgetedDelivery(subscriber, budgetMs, isFatal);
+      poll.add(delivery);
       return () => {
-        this.live.delete(subscriber);
+        delivery.stop();
+        poll.remove(delivery);
         stats.subscribers -= 1;
       };
     });
@@ -140,9 +139,9 @@ export class SharedPollers {
   /** Ends every stream with {@link PollersClosedError} and closes the clients. */
   async close(): Promise<void> {
     this.isClosed = true;
-    const live = [...this.live];
-    this.live.clear();
-    for (const subscriber of live) subscriber.error(new PollersClosedError());
+    const running = [...this.running];
+    this.running.clear();
+    for (const poll of running) poll.close(new PollersClosedError());
     const clients = [...this.clients.values()];
     this.clients.clear();
     await Promise.allSettled(clients.map((client) => client.close()));
@@ -158,7 +157,7 @@ export class SharedPollers {
   }
 
   /** The poll of `endpoint` at `intervalMs`: cached and shared, or a new one when `share` is false. */
-  private sharedPoll(endpoint: string, intervalMs: number): Poll {
+  private sharedPoll(endpoint: string, intervalMs: number): FanOut {
     const phaseMs = pollPhase(endpoint, intervalMs);
     if (this.options.share === false) {
       // Each subscriber's own poll keeps the endpoint's phase from its own start, as polls that
@@ -174,60 +173,134 @@ export class SharedPollers {
     return poll;
   }
 
-  private newPoll(endpoint: string, intervalMs: number, phaseMs: number): Poll {
+  private newPoll(endpoint: string, intervalMs: number, phaseMs: number): FanOut {
     const stats = this.statsOf(endpoint);
     const logger = this.options.logger?.child({ endpoint, intervalMs });
     let failing = false;
-    const poll: Omit<Poll, 'results'> = { firstCall: 'now', wake: new Subject<void>(), polled: false };
-    // Deferred: the first call of each run of the poll is decided by the subscription starting it.
-    const results = defer(() =>
-      pollEvery(intervalMs, () => this.client(endpoint).getAllProcessInfo(), {
-        backoff: exponentialBackoff({ initialMs: Math.min(100, intervalMs), maxMs: intervalMs }),
-        phaseMs,
-        firstCall: poll.firstCall,
-        wake: poll.wake,
-      }),
-    ).pipe(
-      tap((result) => {
-        poll.polled = true;
-        stats.polls += 1;
-        stats.lastPollMs = result.durationMs;
-        stats.lastPollAt = Date.now();
-        this.options.onPoll?.(endpoint, result.ok ? 'ok' : 'error', result.durationMs);
-        if (result.ok) {
-          if (failing) logger?.info('endpoint poll recovered');
-          failing = false;
-          return;
-        }
-        stats.failures += 1;
-        if (!failing) logger?.warn({ err: result.error }, 'endpoint poll failing');
-        failing = true;
-      }),
-      countSubscribers((delta) => {
-        stats.activePolls += delta;
-        if (delta < 0) poll.polled = false;
-      }),
-      share({
-        connector: () => new ReplaySubject(1),
-        resetOnRefCountZero: true,
-        resetOnError: true,
-        resetOnComplete: true,
-      }),
+    const poll: FanOut = new FanOut(
+      // Deferred: the first call of each run of the poll is decided by the subscription starting it.
+      defer(() =>
+        pollEvery(intervalMs, () => this.client(endpoint).getAllProcessInfo(), {
+          backoff: exponentialBackoff({ initialMs: Math.min(100, intervalMs), maxMs: intervalMs }),
+          phaseMs,
+          firstCall: poll.firstCall,
+          wake: poll.wake,
+        }),
+      ).pipe(
+        tap((result) => {
+          stats.polls += 1;
+          stats.lastPollMs = result.durationMs;
+          stats.lastPollAt = Date.now();
+          this.options.onPoll?.(endpoint, result.ok ? 'ok' : 'error', result.durationMs);
+          if (result.ok) {
+            if (failing) logger?.info('endpoint poll recovered');
+            failing = false;
+            return;
+          }
+          stats.failures += 1;
+          if (!failing) logger?.warn({ err: result.error }, 'endpoint poll failing');
+          failing = true;
+        }),
+      ),
+      (started) => {
+        stats.activePolls += started ? 1 : -1;
+        if (started) this.running.add(poll);
+        else this.running.delete(poll);
+      },
     );
-    return Object.assign(poll, { results });
+    return poll;
   }
 }
 
-/** One endpoint's poll at one interval, and how its next run starts. */
-interface Poll {
-  results: Observable<PollResult<ProcessInfo[]>>;
+/**
+ * One endpoint's poll at one interval and its subscribers: the poll runs while anyone listens (the
+ * first delivery starts it, the last one leaving stops it) and each result goes to every delivery;
+ * a delivery that joins a running poll gets its latest result at once. What `share` with a
+ * ReplaySubject(1) does, without a subscriber chain per watcher: a delivery is one object in a Set,
+ * so adding one costs no subscription and removing one no search through an array (10,000 watchers
+ * of one endpoint leaving at once was quadratic).
+ */
+class FanOut {
   /** The first call of the poll's next run (set by the subscription that may start it). */
-  firstCall: 'now' | 'beat';
+  firstCall: 'now' | 'beat' = 'now';
   /** Makes a run waiting for its first beat call at once. */
-  wake: Subject<void>;
-  /** This run has made a call (a subscriber gets its result at once). */
-  polled: boolean;
+  readonly wake = new Subject<void>();
+  /** This run has made a call (a new delivery gets its result at once). */
+  get polled(): boolean {
+    return this.latest !== undefined;
+  }
+  private readonly deliveries = new Set<BudgetedDelivery<ProcessInfo[]>>();
+  private latest: PollResult<ProcessInfo[]> | undefined;
+  /** The poll's run, while anyone listens. */
+  private run: Subscription | undefined;
+  private delivering = false;
+
+  constructor(
+    private readonly source: Observable<PollResult<ProcessInfo[]>>,
+    private readonly onRunning: (started: boolean) => void,
+  ) {}
+
+  add(delivery: BudgetedDelivery<ProcessInfo[]>): void {
+    this.deliveries.add(delivery);
+    if (this.run === undefined) this.start();
+    // While a result is being handed out, the loop reaches a delivery added during it.
+    else if (this.latest !== undefined && !this.delivering) delivery.result(this.latest);
+  }
+
+  remove(delivery: BudgetedDelivery<ProcessInfo[]>): void {
+    if (this.deliveries.delete(delivery) && this.deliveries.size === 0) this.stop();
+  }
+
+  /** Stops the poll and ends every delivery with `error`. */
+  close(error: unknown): void {
+    const deliveries = [...this.deliveries];
+    this.stop();
+    for (const delivery of deliveries) delivery.fail(error);
+  }
+
+  private start(): void {
+    const run = new Subscription();
+    this.run = run;
+    this.onRunning(true);
+    run.add(
+      this.source.subscribe({
+        next: (result) => this.deliver(result),
+        // pollEvery reports failures as results and never ends; if its stream does, so do the deliveries.
+        error: (error: unknown) => this.end((delivery) => delivery.fail(error)),
+        complete: () => this.end((delivery) => delivery.end()),
+      }),
+    );
+  }
+
+  private stop(): void {
+    const run = this.run;
+    if (run === undefined) return;
+    this.run = undefined;
+    this.latest = undefined;
+    this.deliveries.clear();
+    this.onRunning(false);
+    run.unsubscribe();
+  }
+
+  private deliver(result: PollResult<ProcessInfo[]>): void {
+    this.latest = result;
+    this.delivering = true;
+    try {
+      // A delivery removed during the loop is skipped; one added during it is reached.
+      for (const delivery of this.deliveries) delivery.result(result);
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  private end(each: (delivery: BudgetedDelivery<ProcessInfo[]>) => void): void {
+    const deliveries = [...this.deliveries];
+    this.stop();
+    for (const delivery of deliveries) each(delivery);
+  }
 }
+
+const isFatal = (error: unknown) => error instanceof AuthenticationError;
 
 /**
  * Where an endpoint's beats fall within its interval, from a hash of its name: the polls of a

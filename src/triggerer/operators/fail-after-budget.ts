@@ -1,4 +1,4 @@
-import { asyncScheduler, Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { asyncScheduler, Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
 import type { PollResult } from './poll-every.js';
 
 /** Options for {@link failAfterBudget}. */
@@ -7,10 +7,64 @@ export interface FailAfterBudgetOptions {
   isFatal?: (error: unknown) => boolean;
 }
 
+const neverFatal = () => false;
+
+/**
+ * One subscriber's view of a stream of poll results under a budget: values pass, failures are
+ * tolerated until the source has been failing for `budgetMs` without a success, then the subscriber
+ * errors with the last failure. The budget starts no earlier than the subscription, so a late
+ * subscriber to a long-failing poll gets its full budget. A plain object with methods rather than an
+ * observer of closures: the shared pollers keep one per watcher (thousands per triggerer) and hand
+ * each poll result to it directly.
+ */
+export class BudgetedDelivery<T> {
+  private readonly subscribedAt = asyncScheduler.now();
+  /** The failure due when the budget runs out, cancelled by the next result. */
+  private due: Subscription | undefined;
+
+  constructor(
+    private readonly subscriber: Subscriber<T>,
+    private readonly budgetMs: number,
+    private readonly isFatal: (error: unknown) => boolean = neverFatal,
+  ) {}
+
+  /** A poll result for this subscriber. */
+  result(result: PollResult<T>): void {
+    this.due?.unsubscribe();
+    this.due = undefined;
+    if (result.ok) {
+      this.subscriber.next(result.value);
+      return;
+    }
+    if (this.isFatal(result.error)) {
+      this.subscriber.error(result.error);
+      return;
+    }
+    const remaining = Math.max(result.failingSince, this.subscribedAt) + this.budgetMs - asyncScheduler.now();
+    if (remaining <= 0) this.subscriber.error(result.error);
+    else this.due = asyncScheduler.schedule(() => this.subscriber.error(result.error), remaining);
+  }
+
+  /** The source ended: a failure already due still comes (as switchMap would wait for its inner timer). */
+  end(): void {
+    if (!this.due) this.subscriber.complete();
+  }
+
+  /** The source errored (or was closed). */
+  fail(error: unknown): void {
+    this.subscriber.error(error);
+  }
+
+  /** The subscriber left: drops a failure still due. */
+  stop(): void {
+    this.due?.unsubscribe();
+    this.due = undefined;
+  }
+}
+
 /**
  * Unwraps poll results into values, tolerating failures until the source has been failing for
- * `budgetMs` without a success, then errors with the last failure. The budget of a subscriber starts
- * no earlier than its subscription, so a late subscriber to a long-failing poll gets its full budget.
+ * `budgetMs` without a success, then errors with the last failure (see {@link BudgetedDelivery}).
  *
  * @example budget 5 frames (a = ok, x = failed):
  * ```
@@ -20,41 +74,25 @@ export interface FailAfterBudgetOptions {
  */
 export function failAfterBudget<T>(
   budgetMs: number,
-  { isFatal = () => false }: FailAfterBudgetOptions = {},
+  { isFatal }: FailAfterBudgetOptions = {},
 ): OperatorFunction<PollResult<T>, T> {
-  if (!(budgetMs >= 0)) throw new RangeError(`unreachable budget must be >= 0 ms (got ${budgetMs})`);
-  // Written out rather than piped from defer/switchMap: one of these runs per watcher (thousands
-  // per triggerer), and operators allocate a subscriber chain per subscription and per value.
+  checkBudget(budgetMs);
   return (source) =>
     new Observable<T>((subscriber) => {
-      const subscribedAt = asyncScheduler.now();
-      /** The failure due when the budget runs out, cancelled by the next result. */
-      let due: Subscription | undefined;
+      const delivery = new BudgetedDelivery(subscriber, budgetMs, isFatal);
       const upstream = source.subscribe({
-        next: (result) => {
-          due?.unsubscribe();
-          due = undefined;
-          if (result.ok) {
-            subscriber.next(result.value);
-            return;
-          }
-          if (isFatal(result.error)) {
-            subscriber.error(result.error);
-            return;
-          }
-          const remaining = Math.max(result.failingSince, subscribedAt) + budgetMs - asyncScheduler.now();
-          if (remaining <= 0) subscriber.error(result.error);
-          else due = asyncScheduler.schedule(() => subscriber.error(result.error), remaining);
-        },
-        error: (error: unknown) => subscriber.error(error),
-        // A failure already due still comes (as switchMap would wait for its inner timer).
-        complete: () => {
-          if (!due) subscriber.complete();
-        },
+        next: (result) => delivery.result(result),
+        error: (error: unknown) => delivery.fail(error),
+        complete: () => delivery.end(),
       });
       return () => {
-        due?.unsubscribe();
+        delivery.stop();
         upstream.unsubscribe();
       };
     });
+}
+
+/** Refuses a budget that is not a number of ms >= 0. */
+export function checkBudget(budgetMs: number): void {
+  if (!(budgetMs >= 0)) throw new RangeError(`unreachable budget must be >= 0 ms (got ${budgetMs})`);
 }
