@@ -190,6 +190,27 @@ describe('SharedPollers against a real supervisord', () => {
     assert.ok(callsOf(p, 'live') <= polls + 1, 'one call per poll, whatever the subscribers');
   });
 
+  test('subscribers joining and leaving while a snapshot is handed out: each gets it once, the others still get it', async () => {
+    const p = pollers();
+    const got = { leaver: 0, joiner: [] as ProcessInfo[][], stayer: [] as ProcessInfo[][] };
+    let joined: { unsubscribe(): void } | undefined;
+    // The first subscriber leaves on its first snapshot and, in the same call, a new one joins.
+    const leaver = p.processInfo('live', { intervalMs: 100 }).subscribe(() => {
+      got.leaver += 1;
+      leaver.unsubscribe();
+      joined ??= p.processInfo('live', { intervalMs: 100 }).subscribe((s) => got.joiner.push(s));
+    });
+    const stayer = p.processInfo('live', { intervalMs: 100 }).subscribe((s) => got.stayer.push(s));
+    await waitUntil(() => (got.stayer.length >= 2 ? true : undefined), { what: 'two snapshots' });
+    stayer.unsubscribe();
+    joined?.unsubscribe();
+    assert.equal(got.leaver, 1, 'the leaver got one snapshot');
+    assert.equal(got.joiner[0], got.stayer[0], 'the joiner got the snapshot being handed out');
+    assert.notEqual(got.joiner[1], got.joiner[0], 'once, then the next poll');
+    assert.deepEqual(got.joiner.slice(0, 2), got.stayer.slice(0, 2));
+    assert.equal(p.stats().live?.subscribers, 0);
+  });
+
   test('polling stops when the last subscriber leaves', async () => {
     const p = pollers();
     const one = p.processInfo('live', { intervalMs: 100 }).subscribe();
