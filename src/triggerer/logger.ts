@@ -52,6 +52,45 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 const LEVEL_METHODS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 const skip = () => undefined;
 
+/** Keys of a trigger logger's own state (symbols: no property name a caller asks for can clash). */
+const BASE = Symbol('base');
+const FIELDS = Symbol('fields');
+const CHILD = Symbol('child');
+
+/** What one trigger logger holds: the Proxy's target, so that all of them share one handler. */
+interface LazyChild {
+  [BASE]: Logger;
+  [FIELDS]: { triggerId: string; classpath: string; endpoint?: string };
+  [CHILD]: Logger | undefined;
+}
+
+function made(state: LazyChild): Logger {
+  return (state[CHILD] ??= state[BASE].child(state[FIELDS]));
+}
+
+/** One handler for every trigger logger (a handler with closures per trigger cost ~200 bytes each). */
+const LAZY_CHILD: ProxyHandler<LazyChild> = {
+  get(state, property) {
+    if (
+      state[CHILD] === undefined &&
+      typeof property === 'string' &&
+      LEVEL_METHODS.has(property) &&
+      !state[BASE].isLevelEnabled(property)
+    ) {
+      return skip;
+    }
+    const logger = made(state);
+    const value: unknown = Reflect.get(logger, property, logger);
+    return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(logger) : value;
+  },
+  set(state, property, value) {
+    return Reflect.set(made(state), property, value);
+  },
+  has(state, property) {
+    return Reflect.has(made(state), property);
+  },
+};
+
 /**
  * The child logger of one trigger: every line carries its id, classpath and endpoint. The pino
  * child is made on first use at an enabled level (a triggerer sets up thousands of watchers at once,
@@ -63,28 +102,12 @@ export function triggerLogger(
   fields: { triggerId: string; classpath: string; endpoint?: string | undefined },
 ): Logger {
   const { triggerId, classpath, endpoint } = fields;
-  let child: Logger | undefined;
-  const made = () =>
-    (child ??= base.child({ triggerId, classpath, ...(endpoint !== undefined && { endpoint }) }));
-  // The target is a bare object: the base's own properties must not constrain what the trap returns.
-  return new Proxy({} as Logger, {
-    get(_target, property) {
-      if (
-        !child &&
-        typeof property === 'string' &&
-        LEVEL_METHODS.has(property) &&
-        !base.isLevelEnabled(property)
-      ) {
-        return skip;
-      }
-      const logger = made();
-      const value: unknown = Reflect.get(logger, property, logger);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(logger) : value;
-    },
-    set(_target, property, value) {
-      return Reflect.set(made(), property, value);
-    },
-  });
+  const state: LazyChild = {
+    [BASE]: base,
+    [FIELDS]: { triggerId, classpath, ...(endpoint !== undefined && { endpoint }) },
+    [CHILD]: undefined,
+  };
+  return new Proxy(state, LAZY_CHILD) as unknown as Logger;
 }
 
 /**
