@@ -681,15 +681,15 @@ export class Triggerer {
     // The earlier claim's processor untracks this job id in BullMQ's lock manager when it ends, so
     // a superseding claim renews its own lock.
     const renewal = previous && token !== undefined ? this.renewLock(job, token, holding.stop) : undefined;
-    try {
-      return await this.watch(job, token, holding);
-    } finally {
+    // The watch ends the claim in its own `finally`: this frame is not kept, suspended, for as long
+    // as the trigger is watched (thousands at once; each suspended async frame is ~450 bytes).
+    return this.watch(job, token, holding, () => {
       clearInterval(renewal);
       holding.stopped.resolve(false);
       this.watchingNow(triggerId);
       if (this.active.get(triggerId) === holding) this.active.delete(triggerId);
       finished.resolve();
-    }
+    });
   }
 
   /** An adopted claim is set up (watching, or ended before). */
@@ -722,104 +722,117 @@ export class Triggerer {
     }, lockDurationMs / 2);
   }
 
-  private async watch(job: Job, token: string | undefined, holding: Holding): Promise<TriggerEvent> {
-    const triggerId = job.id ?? '';
-    // Listen before reading the marker, so a cancel published in between is heard, not lost.
-    const cancelRequests = this.cancels?.listen(triggerId);
-    const marked = await this.readMarker(triggerId, job.timestamp);
-    // Claims from the queue come in bursts (start-up, a batch of defers): take the whole burst
-    // first (each lock is renewed from its claim), then set the watchers up a batch per turn, so
-    // that timers (lock renewal) keep running while thousands are set up. A peer's hand-off is not
-    // waited for: its locks were extended for a whole lock duration when offered and again when
-    // taken, and setting up while the next batch is on its way keeps this process busy instead of
-    // waiting for Redis.
-    await this.worker?.burstClaimed();
-    await this.pacer.turn();
-    if (this.handingOff) {
-      // Closing began before this claim was set up: nothing to stop, hand it back as it is.
-      this.cancels?.release(triggerId);
-      this.metrics.triggerHandedOff({ watching: false });
-      return this.handBack(holding, this.logger.child({ triggerId }));
-    }
-    let accepted;
+  /**
+   * Watches one claimed trigger until its outcome, hand-off, lost lock or cancel; `release` ends the
+   * claim (see `process`) once everything here has settled.
+   */
+  private async watch(
+    job: Job,
+    token: string | undefined,
+    holding: Holding,
+    release: () => void,
+  ): Promise<TriggerEvent> {
     try {
-      accepted = acceptTrigger(job.data, this.options.registry, this.options.endpoints);
-    } catch (error) {
-      if (!(error instanceof InvalidTriggerRecord)) throw error;
-      if (marked) {
-        // Cancelled before anyone could read it: the cancel is the answer (no definition, no onCancel).
+      const triggerId = job.id ?? '';
+      // Listen before reading the marker, so a cancel published in between is heard, not lost.
+      const cancelRequests = this.cancels?.listen(triggerId);
+      const marked = await this.readMarker(triggerId, job.timestamp);
+      // Claims from the queue come in bursts (start-up, a batch of defers): take the whole burst
+      // first (each lock is renewed from its claim), then set the watchers up a batch per turn, so
+      // that timers (lock renewal) keep running while thousands are set up. A peer's hand-off is not
+      // waited for: its locks were extended for a whole lock duration when offered and again when
+      // taken, and setting up while the next batch is on its way keeps this process busy instead of
+      // waiting for Redis.
+      await this.worker?.burstClaimed();
+      await this.pacer.turn();
+      if (this.handingOff) {
+        // Closing began before this claim was set up: nothing to stop, hand it back as it is.
         this.cancels?.release(triggerId);
-        return this.cancelledEarly(triggerId, marked, undefined);
+        this.metrics.triggerHandedOff({ watching: false });
+        return await this.handBack(holding, this.logger.child({ triggerId }));
       }
-      this.logger.warn({ triggerId, kind: error.kind, reason: error.message }, 'bad trigger record');
-      // Its continuation sees a `failed` event (readTriggerEvent), so it counts as one.
+      let accepted;
+      try {
+        accepted = acceptTrigger(job.data, this.options.registry, this.options.endpoints);
+      } catch (error) {
+        if (!(error instanceof InvalidTriggerRecord)) throw error;
+        if (marked) {
+          // Cancelled before anyone could read it: the cancel is the answer (no definition, no onCancel).
+          this.cancels?.release(triggerId);
+          return await this.cancelledEarly(triggerId, marked, undefined);
+        }
+        this.logger.warn({ triggerId, kind: error.kind, reason: error.message }, 'bad trigger record');
+        // Its continuation sees a `failed` event (readTriggerEvent), so it counts as one.
+        this.metrics.triggerStarted();
+        this.metrics.triggerFinished('failed');
+        throw new UnrecoverableError(error.message);
+      }
+      const { record, definition, kwargs, endpoint } = accepted;
+      const log = triggerLogger(this.logger, { triggerId, classpath: record.classpath, endpoint });
+      const deadline = record.deadline === undefined ? undefined : Date.parse(record.deadline);
+      const event = (outcome: TriggerOutcome): TriggerEvent => ({
+        triggerId,
+        status: outcome.status,
+        payload: outcome.payload,
+        firedAt: new Date(this.now()).toISOString(),
+      });
+      if (marked) {
+        // Cancelled while waiting, or while being handed off or claimed: onCancel runs here.
+        this.cancels?.release(triggerId);
+        const ctx = this.context(triggerId, deadline, log, job.timestamp);
+        return await this.cancelledEarly(triggerId, marked, () =>
+          this.cancelOutcome(marked, definition, kwargs, ctx, log),
+        );
+      }
+      if (deadline !== undefined && deadline <= this.now()) {
+        this.cancels?.release(triggerId);
+        log.info('deadline passed before the trigger started');
+        this.metrics.triggerStarted();
+        this.metrics.triggerFinished('timeout');
+        return event(timeoutOutcome(record.deadline ?? ''));
+      }
+      // Adopted from a closing peer: its endpoints were polled until a moment ago, on the same beats
+      // (an endpoint's phase is the same in every triggerer), so a poll started for it waits for the
+      // next beat instead of calling at once: a hand-off is not a burst of first polls.
+      const adopted = this.settingUp.has(triggerId);
+      const ctx = this.context(triggerId, deadline, log, job.timestamp, adopted);
+      const first = firstOutcome({
+        run: () => definition.run(kwargs, ctx),
+        ...(deadline !== undefined && {
+          deadline: { at: deadline, now: this.now, deadline: record.deadline ?? '' },
+        }),
+        stop: holding.stop,
+        cancels: cancelRequests,
+        jobTimestamp: job.timestamp,
+      });
       this.metrics.triggerStarted();
-      this.metrics.triggerFinished('failed');
-      throw new UnrecoverableError(error.message);
-    }
-    const { record, definition, kwargs, endpoint } = accepted;
-    const log = triggerLogger(this.logger, { triggerId, classpath: record.classpath, endpoint });
-    const deadline = record.deadline === undefined ? undefined : Date.parse(record.deadline);
-    const event = (outcome: TriggerOutcome): TriggerEvent => ({
-      triggerId,
-      status: outcome.status,
-      payload: outcome.payload,
-      firedAt: new Date(this.now()).toISOString(),
-    });
-    if (marked) {
-      // Cancelled while waiting, or while being handed off or claimed: onCancel runs here.
-      this.cancels?.release(triggerId);
-      const ctx = this.context(triggerId, deadline, log, job.timestamp);
-      return this.cancelledEarly(triggerId, marked, () =>
-        this.cancelOutcome(marked, definition, kwargs, ctx, log),
-      );
-    }
-    if (deadline !== undefined && deadline <= this.now()) {
-      this.cancels?.release(triggerId);
-      log.info('deadline passed before the trigger started');
-      this.metrics.triggerStarted();
-      this.metrics.triggerFinished('timeout');
-      return event(timeoutOutcome(record.deadline ?? ''));
-    }
-    // Adopted from a closing peer: its endpoints were polled until a moment ago, on the same beats
-    // (an endpoint's phase is the same in every triggerer), so a poll started for it waits for the
-    // next beat instead of calling at once: a hand-off is not a burst of first polls.
-    const adopted = this.settingUp.has(triggerId);
-    const ctx = this.context(triggerId, deadline, log, job.timestamp, adopted);
-    const first = firstOutcome({
-      run: () => definition.run(kwargs, ctx),
-      ...(deadline !== undefined && {
-        deadline: { at: deadline, now: this.now, deadline: record.deadline ?? '' },
-      }),
-      stop: holding.stop,
-      cancels: cancelRequests,
-      jobTimestamp: job.timestamp,
-    });
-    this.metrics.triggerStarted();
-    this.watchingNow(triggerId);
-    log.debug('watching');
-    let outcome: TriggerOutcome | typeof HANDED_OFF | typeof LOCK_LOST | undefined;
-    try {
-      // The first of event, deadline, hand-off, lost lock and cancel wins; a cancel runs onCancel.
-      const winner = await first;
-      outcome = isCancelSignal(winner)
-        ? await this.cancelOutcome(winner.cancel, definition, kwargs, ctx, log)
-        : winner;
+      this.watchingNow(triggerId);
+      log.debug('watching');
+      let outcome: TriggerOutcome | typeof HANDED_OFF | typeof LOCK_LOST | undefined;
+      try {
+        // The first of event, deadline, hand-off, lost lock and cancel wins; a cancel runs onCancel.
+        const winner = await first;
+        outcome = isCancelSignal(winner)
+          ? await this.cancelOutcome(winner.cancel, definition, kwargs, ctx, log)
+          : winner;
+      } finally {
+        this.cancels?.release(triggerId);
+        if (outcome === HANDED_OFF) this.metrics.triggerHandedOff();
+        else if (outcome === LOCK_LOST) this.metrics.triggerLockLost();
+        else this.metrics.triggerFinished(outcome?.status ?? 'failed');
+      }
+      if (outcome === LOCK_LOST) {
+        // No lock, so nothing to move: BullMQ's stalled check returns the job to wait and it is
+        // claimed again, here or elsewhere. WaitingError makes the worker leave the job alone.
+        log.warn('lost the job lock; the trigger returns to the queue');
+        throw LEAVE_JOB;
+      }
+      if (outcome === HANDED_OFF) return await this.handBack(holding, log);
+      log.info({ status: outcome.status }, 'trigger finished');
+      return event(outcome);
     } finally {
-      this.cancels?.release(triggerId);
-      if (outcome === HANDED_OFF) this.metrics.triggerHandedOff();
-      else if (outcome === LOCK_LOST) this.metrics.triggerLockLost();
-      else this.metrics.triggerFinished(outcome?.status ?? 'failed');
+      release();
     }
-    if (outcome === LOCK_LOST) {
-      // No lock, so nothing to move: BullMQ's stalled check returns the job to wait and it is
-      // claimed again, here or elsewhere. WaitingError makes the worker leave the job alone.
-      log.warn('lost the job lock; the trigger returns to the queue');
-      throw LEAVE_JOB;
-    }
-    if (outcome === HANDED_OFF) return this.handBack(holding, log);
-    log.info({ status: outcome.status }, 'trigger finished');
-    return event(outcome);
   }
 
   /** The cancel marker of a claimed job; a failed read is logged (the pub/sub message still counts). */
