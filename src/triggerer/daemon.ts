@@ -732,6 +732,7 @@ export class Triggerer {
     holding: Holding,
     release: () => void,
   ): Promise<TriggerEvent> {
+    // Every return below awaits what it returns: `release` must run after it has settled.
     try {
       const triggerId = job.id ?? '';
       // Listen before reading the marker, so a cancel published in between is heard, not lost.
