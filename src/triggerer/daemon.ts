@@ -153,8 +153,11 @@ interface Holding {
    * close's order) or at once when a peer took it over. Unset: the processor moves it itself.
    */
   moved?: Settable<void>;
-  /** Puts the job back to wait (BullMQ's atomic move, with this claim's lock token). */
-  moveToWait(): Promise<void>;
+}
+
+/** Puts a claim's job back to wait (BullMQ's atomic move, with the claim's lock token). */
+async function moveToWait(holding: Holding): Promise<void> {
+  await holding.job.moveToWait(holding.claim.token);
 }
 
 /** How a closing triggerer's claims went: how many peers took, how many heard, when it was announced. */
@@ -471,7 +474,7 @@ export class Triggerer {
       for (const holding of list) {
         if (settled.has(holding)) continue;
         settled.add(holding);
-        holding.moved?.resolve(move ? holding.moveToWait() : undefined);
+        holding.moved?.resolve(move ? moveToWait(holding) : undefined);
       }
     };
     /** Stops every watcher not stopped yet; what ends with them goes back to wait (`move`) or not. */
@@ -686,7 +689,6 @@ export class Triggerer {
       stop: new Latch(),
       done: finished.promise,
       stopped: settable(),
-      moveToWait: async () => void (await job.moveToWait(token)),
     };
     this.active.set(triggerId, holding);
     // Closing began while this claim waited for a superseded one to end.
@@ -719,7 +721,7 @@ export class Triggerer {
    */
   private async handBack(holding: Holding, log: Logger): Promise<never> {
     holding.stopped.resolve(true);
-    await (holding.moved ? holding.moved.promise : holding.moveToWait());
+    await (holding.moved ? holding.moved.promise : moveToWait(holding));
     log.debug('handed off');
     throw LEAVE_JOB;
   }
