@@ -158,8 +158,8 @@ export class SharedPollers {
 
   /** The poll of `endpoint` at `intervalMs`: cached and shared, or a new one when `share` is false. */
   private sharedPoll(endpoint: string, intervalMs: number): FanOut {
-    const phaseMs = pollPhase(endpoint, intervalMs);
     if (this.options.share === false) {
+      const phaseMs = pollPhase(endpoint, intervalMs);
       // Each subscriber's own poll keeps the endpoint's phase from its own start, as polls that
       // are not shared would: on the endpoint's beats, every one would call at the same moment.
       return this.newPoll(endpoint, intervalMs, (Date.now() + phaseMs) % intervalMs || intervalMs);
@@ -167,7 +167,7 @@ export class SharedPollers {
     const key = `${endpoint}\u0000${intervalMs}`;
     let poll = this.polls.get(key);
     if (poll === undefined) {
-      poll = this.newPoll(endpoint, intervalMs, phaseMs);
+      poll = this.newPoll(endpoint, intervalMs, pollPhase(endpoint, intervalMs));
       this.polls.set(key, poll);
     }
     return poll;
@@ -253,9 +253,7 @@ class FanOut {
 
   /** Stops the poll and ends every delivery with `error`. */
   close(error: unknown): void {
-    const deliveries = [...this.deliveries];
-    this.stop();
-    for (const delivery of deliveries) delivery.fail(error);
+    this.end((delivery) => delivery.fail(error));
   }
 
   private start(): void {
@@ -293,6 +291,7 @@ class FanOut {
     }
   }
 
+  /** Stops the poll and ends every delivery with `each`. */
   private end(each: (delivery: BudgetedDelivery<ProcessInfo[]>) => void): void {
     const deliveries = [...this.deliveries];
     this.stop();

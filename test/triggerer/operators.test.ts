@@ -1,10 +1,19 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { firstValueFrom, from, lastValueFrom, map, of, ReplaySubject, Subject, toArray } from 'rxjs';
+import {
+  finalize,
+  firstValueFrom,
+  from,
+  lastValueFrom,
+  map,
+  of,
+  ReplaySubject,
+  Subject,
+  toArray,
+} from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import {
   atTime,
-  countSubscribers,
   exponentialBackoff,
   failAfterBudget,
   firstMatching,
@@ -101,7 +110,7 @@ describe('pollEvery', () => {
       const slow = () => {
         running += 1;
         maxRunning = Math.max(maxRunning, running);
-        return cold('----(a|)', { a: 1 }).pipe(countSubscribers((d) => d < 0 && (running -= 1)));
+        return cold('----(a|)', { a: 1 }).pipe(finalize(() => (running -= 1)));
       };
       // interval 3, each call takes 4: calls start at 0, 6, 12 (beats 3, 9 skipped)
       expectObservable(pollEvery(3, slow).pipe(map(() => 'a')), '^ 17ms !').toBe('----a-----a-----a');
@@ -289,23 +298,6 @@ describe('selectPrograms / toProgramStates', () => {
     const error = await done;
     assert.ok(error instanceof UnknownProgramError);
     assert.deepEqual(error.programs, ['web']);
-  });
-});
-
-describe('countSubscribers', () => {
-  test('counts up on subscribe and down on unsubscribe and on completion', () => {
-    let count = 0;
-    const subject = new Subject<number>();
-    const counted = subject.pipe(countSubscribers((d) => (count += d)));
-    const one = counted.subscribe();
-    const two = counted.subscribe();
-    assert.equal(count, 2);
-    one.unsubscribe();
-    assert.equal(count, 1);
-    subject.complete();
-    assert.equal(count, 0);
-    two.unsubscribe();
-    assert.equal(count, 0);
   });
 });
 
