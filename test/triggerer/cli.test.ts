@@ -152,10 +152,17 @@ describe('triggerer CLI with its embedded redis', () => {
     await assert.rejects(fetch(`http://127.0.0.1:${metricsPort}/healthz`), 'nothing listens on 127.0.0.1');
   });
 
-  test('on SIGTERM the triggerer stops its embedded redis-server and removes the discovery file', async () => {
+  test('on SIGTERM the triggerer hands off at the lowest CPU priority, stops its embedded redis-server and removes the discovery file', async () => {
     assert.ok(isAlive(redisPid));
     await daemon.stop();
     assert.equal(daemon.child.exitCode, 0, daemon.output());
+    // It handed off at the lowest CPU priority (read back from the OS), leaving the CPU to its peers.
+    const stopping = daemon
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"msg":"stopping"'));
+    assert.ok(stopping, daemon.output());
+    assert.equal((JSON.parse(stopping) as { nice?: number }).nice, 19, stopping);
     await waitUntil(() => (isAlive(redisPid) ? undefined : true), { what: 'embedded redis-server gone' });
     assert.equal(existsSync(join(dir.path, 'redis.json')), false);
   });
