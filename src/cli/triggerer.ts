@@ -76,7 +76,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     await triggerer.start();
     logger.info({ redis: redactRedisUrl(redisUrl), classpaths: registry.classpaths() }, 'triggerer ready');
     const signal = await stop;
-    logger.info({ signal, nice: yieldCpu() }, 'stopping');
+    const nice = yieldCpu();
+    logger.info({ signal, nice }, 'stopping');
     return EXIT_OK;
   } finally {
     await triggerer?.close();
@@ -111,8 +112,9 @@ function parseCli(args: string[]) {
  * A closing triggerer gives way on the CPU: its hand-off work (stopping its watchers, offering the
  * claims) runs at the lowest priority, so that peers adopting its triggers on the same host, and the
  * Redis and supervisords they call, run first. On 2 shared cores a 10,000-trigger hand-off was
- * watched again 0.16 s sooner on average, its slowest run 0.36 s sooner (bench/RESULTS.md, run I). The nice value read back, or undefined
- * where it cannot be set (the hand-off goes on as before).
+ * watched again 0.16 s sooner on average, its slowest run 0.36 s sooner (bench/RESULTS.md, run I).
+ * Returns the nice value read back, or undefined where it cannot be set (the hand-off goes on as
+ * before).
  */
 function yieldCpu(): number | undefined {
   try {

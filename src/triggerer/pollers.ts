@@ -264,7 +264,7 @@ class FanOut {
       this.source.subscribe({
         next: (result) => this.deliver(result),
         // pollEvery reports failures as results and never ends; if its stream does, so do the deliveries.
-        error: (error: unknown) => this.end((delivery) => delivery.fail(error)),
+        error: (error: unknown) => this.close(error),
         complete: () => this.end((delivery) => delivery.end()),
       }),
     );
