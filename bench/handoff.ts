@@ -7,6 +7,7 @@
  * Repeats RUNS times with fresh processes.
  * Run: node --import tsx bench/handoff.ts   (N=10000 K=1 RUNS=3 by default)
  */
+import { writeFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { buildRecord } from '../src/client/defer.js';
 import { TRIGGERS_QUEUE } from '../src/record.js';
@@ -102,7 +103,13 @@ async function handOff(run: number): Promise<Record<string, unknown>> {
     });
     const allWatchedMs = Date.now() - t0;
     await victim.owned.exited;
-    if (process.env.DUMP) (await import('node:fs')).writeFileSync(process.env.DUMP, peer.owned.output());
+    // DUMP=PREFIX keeps both sides' output and the signal's time (epoch ms), to line their logs up.
+    const dump = process.env.DUMP;
+    if (dump) {
+      writeFileSync(`${dump}.${run}.peer`, peer.owned.output());
+      writeFileSync(`${dump}.${run}.victim`, victim.owned.output());
+      writeFileSync(`${dump}.${run}.t0`, String(t0));
+    }
     const handed = line(victim, 'handed the active triggers back to the queue');
     return {
       heldMs,
