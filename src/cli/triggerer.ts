@@ -71,13 +71,12 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       metricsPort: metricsPort(values['metrics-port'] ?? config.metrics_port),
       metricsHost: values['metrics-host'] ?? config.metrics_host,
       heartbeatIntervalMs: config.heartbeat_interval,
+      onOffered: () => logger.info({ nice: yieldCpu() }, 'hand-off offered; giving way on the CPU'),
     });
     const stop = waitForSignal();
     await triggerer.start();
     logger.info({ redis: redactRedisUrl(redisUrl), classpaths: registry.classpaths() }, 'triggerer ready');
-    const signal = await stop;
-    const nice = yieldCpu();
-    logger.info({ signal, nice }, 'stopping');
+    logger.info({ signal: await stop }, 'stopping');
     return EXIT_OK;
   } finally {
     await triggerer?.close();
@@ -109,12 +108,13 @@ function parseCli(args: string[]) {
 }
 
 /**
- * A closing triggerer gives way on the CPU: its hand-off work (stopping its watchers, offering the
- * claims) runs at the lowest priority, so that peers adopting its triggers on the same host, and the
- * Redis and supervisords they call, run first. On 2 shared cores a 10,000-trigger hand-off was
- * watched again 0.16 s sooner on average, its slowest run 0.36 s sooner (bench/RESULTS.md, run I).
- * Returns the nice value read back, or undefined where it cannot be set (the hand-off goes on as
- * before).
+ * A closing triggerer gives way on the CPU once its claims are offered: what it still does (settling
+ * them, closing its connections) runs at the lowest priority, so that peers adopting its triggers on
+ * the same host, and the Redis and supervisords they call, run first. Not before: stopping the
+ * watchers and offering the claims is what the peers wait for, and at nice 19 on a host whose cores
+ * are busy with other work it waited for leftover CPU (a 10,000-trigger hand-off took 12-18 s instead
+ * of 2.2-2.5; bench/RESULTS.md, run J). Returns the nice value read back, or undefined where it
+ * cannot be set (the close goes on as before).
  */
 function yieldCpu(): number | undefined {
   try {

@@ -102,6 +102,14 @@ export interface TriggererOptions {
   pollers?: PollerSource;
   /** Clock in unix ms. @default Date.now */
   now?: () => number;
+  /**
+   * Called once while closing, when the hand-off needs nothing more of this process's CPU: every
+   * watcher stopped and every claim offered to the listening peers (or on its way back to wait).
+   * What is left (settling the claims, closing the connections) only delays this process's own
+   * exit. The CLI lowers its priority here, not before: a closing process starved of CPU while it
+   * still stops and offers would hold the whole hand-off up.
+   */
+  onOffered?: () => void;
 }
 
 /**
@@ -230,6 +238,8 @@ export class Triggerer {
   /** The claims being processed, by trigger id. */
   private readonly active = new Map<string, Holding>();
   private closing: Promise<void> | undefined;
+  /** Whether `onOffered` was called. */
+  private offeredCalled = false;
   /** Adopted claims not watched yet: each is called once its watcher is set up or it ended. */
   private readonly settingUp = new Map<string, () => void>();
   /** Hears peers' hand-off offers; started with the worker, stopped first thing on close. */
@@ -406,6 +416,7 @@ export class Triggerer {
         const holdings = [...this.active.values()].reverse();
         for (const holding of holdings) holding.moved = settable();
         const { taken, peers, announcedAt, stoppedAt } = await this.giveBack(worker, holdings);
+        this.offered();
         const stoppedMs = Math.round(stoppedAt - startedAt);
         // BullMQ closes its connections with QUIT, which waits for a Redis that is away; by then
         // every claim is settled, so the connections are dropped.
@@ -436,6 +447,17 @@ export class Triggerer {
       this.logger.info('triggerer stopped');
     })();
     return this.closing;
+  }
+
+  /** Calls `onOffered` the first time; a callback that throws is logged, and the close goes on. */
+  private offered(): void {
+    if (this.offeredCalled) return;
+    this.offeredCalled = true;
+    try {
+      this.options.onOffered?.();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'onOffered failed');
+    }
   }
 
   /**
@@ -566,6 +588,8 @@ export class Triggerer {
         settle(await stopper.stop(), true);
         return { taken: 0, peers: 0, announcedAt };
       }
+      // Every claim is on the list and peers heard of it: they need nothing more from this process.
+      this.offered();
       await offerSettled(redis, listKey, { peers: sent.peers, maxMs: OFFER_WAIT_MS });
       const left = new Set((await withdrawClaims(redis, listKey)).map((c) => c.id));
       settle(

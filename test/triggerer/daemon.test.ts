@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { defer, readTriggerEvent, waitFor } from '../../src/client/index.js';
 import { TRIGGERS_QUEUE, type TriggerEvent } from '../../src/record.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
-import { Triggerer } from '../../src/triggerer/daemon.js';
+import { Triggerer, type TriggererOptions } from '../../src/triggerer/daemon.js';
 import { defineTrigger, type TriggerDefinition } from '../../src/triggerer/definition.js';
 import { redisOptions } from '../../src/triggerer/redis.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
@@ -270,6 +270,7 @@ describe('Triggerer hand-off on close (real Redis)', () => {
     capacity: number,
     lines: string[] = [],
     lockDurationMs?: number,
+    onOffered?: TriggererOptions['onOffered'],
   ): Promise<Triggerer> {
     const triggerer = new Triggerer({
       connection: redisOptions(redis.url),
@@ -278,6 +279,7 @@ describe('Triggerer hand-off on close (real Redis)', () => {
       prefix,
       capacity,
       ...(lockDurationMs !== undefined && { lockDurationMs }),
+      ...(onOffered && { onOffered }),
       logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
     });
     await triggerer.start();
@@ -285,9 +287,9 @@ describe('Triggerer hand-off on close (real Redis)', () => {
   }
 
   /** A triggerer on `prefix` watching `count` test.Never triggers, with its log lines. */
-  async function holding(prefix: string, count: number) {
+  async function holding(prefix: string, count: number, onOffered?: TriggererOptions['onOffered']) {
     const lines: string[] = [];
-    const first = await startOn(prefix, Math.max(50, count), lines);
+    const first = await startOn(prefix, Math.max(50, count), lines, undefined, onOffered);
     const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
     try {
       await Promise.all(
@@ -379,6 +381,61 @@ describe('Triggerer hand-off on close (real Redis)', () => {
       raw.disconnect();
       await first.close();
       await second?.close();
+      await queue.close();
+    }
+  });
+
+  test('onOffered is called once, when every watcher is stopped and every claim offered, before the offer is settled', async () => {
+    const prefix = 'offered';
+    const count = 1200;
+    const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url), prefix });
+    const raw = new Redis(redis.url);
+    // What the closing triggerer had done when it said so: the watchers it still ran, whether its
+    // offer was still up (complete: every claim on it; withdrawn once settled), whether it was done.
+    const calls: { watching: number; offerUp: Promise<number>; done: boolean }[] = [];
+    const closing: { state?: Awaited<ReturnType<typeof holding>> } = {};
+    closing.state = await holding(prefix, count, () =>
+      calls.push({
+        watching: closing.state?.first.metrics.watching ?? -1,
+        offerUp: raw.keys(`${prefix}:st:handoff:*:complete`).then((keys) => keys.length),
+        done: closing.state?.summary() !== undefined,
+      }),
+    );
+    const { first, summary } = closing.state;
+    const peerLines: string[] = [];
+    let second: Triggerer | undefined;
+    try {
+      second = await startOn(prefix, count + 100, peerLines);
+      await first.close();
+      await waitForLogLine(peerLines, 'adopted triggers from a closing peer');
+      assert.equal(calls.length, 1);
+      assert.equal(calls[0]?.watching, 0);
+      assert.equal(await calls[0]?.offerUp, 1);
+      assert.equal(calls[0]?.done, false);
+      // The peer took every claim.
+      assert.equal(summary()?.toPeers, count);
+      await assertJobCounts(queue, { active: count, wait: 0 });
+      await first.close();
+      assert.equal(calls.length, 1, 'once, however often close is called');
+    } finally {
+      raw.disconnect();
+      await first.close();
+      await second?.close();
+      await queue.close();
+    }
+  });
+
+  test('onOffered is called once by a close with nobody to offer to; the claims go back to wait', async () => {
+    const prefix = 'offered-alone';
+    const queue = new Queue(TRIGGERS_QUEUE, { connection: redisOptions(redis.url), prefix });
+    let calls = 0;
+    const { first } = await holding(prefix, 5, () => void calls++);
+    try {
+      await first.close();
+      assert.equal(calls, 1);
+      await assertJobCounts(queue, { active: 0, wait: 5 });
+    } finally {
+      await first.close();
       await queue.close();
     }
   });

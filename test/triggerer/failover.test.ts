@@ -114,6 +114,10 @@ describe('two triggerer processes holding 100 triggers', () => {
       first.output(),
       /"triggers":50,"toPeers":50,"peers":1,"stoppedMs":\d+,"offeredMs":\d+,"ms":\d+,"msg":"handed the active triggers back to the queue"/,
     );
+    // It gave way on the CPU once every claim was offered, before it settled them.
+    const givingWay = first.output().indexOf('"nice":19,"msg":"hand-off offered; giving way on the CPU"');
+    assert.ok(givingWay >= 0, first.output());
+    assert.ok(givingWay < first.output().indexOf('"msg":"handed the active triggers back'), first.output());
     await waitUntil(() => activeIs(N), { timeoutMs: 10_000, what: 'the other triggerer to adopt all' });
     // The adopter says so once every trigger it took is watched again.
     const adopted =
