@@ -103,11 +103,11 @@ export interface TriggererOptions {
   /** Clock in unix ms. @default Date.now */
   now?: () => number;
   /**
-   * Called once while closing, when the hand-off needs nothing more of this process's CPU: every
-   * watcher stopped and every claim offered to the listening peers (or on its way back to wait).
-   * What is left (settling the claims, closing the connections) only delays this process's own
-   * exit. The CLI lowers its priority here, not before: a closing process starved of CPU while it
-   * still stops and offers would hold the whole hand-off up.
+   * Called once while closing a started triggerer, when the hand-off needs nothing more of this
+   * process's CPU: every watcher stopped and every claim offered to the listening peers (or on its
+   * way back to wait). What is left (settling the claims, closing the connections) only delays this
+   * process's own exit. The CLI lowers its priority here, not before: a closing process starved of
+   * CPU while it still stops and offers would hold the whole hand-off up.
    */
   onOffered?: () => void;
 }
@@ -416,6 +416,7 @@ export class Triggerer {
         const holdings = [...this.active.values()].reverse();
         for (const holding of holdings) holding.moved = settable();
         const { taken, peers, announcedAt, stoppedAt } = await this.giveBack(worker, holdings);
+        // An offer some peer heard says so sooner (in `offer`); every other way ends here.
         this.offered();
         const stoppedMs = Math.round(stoppedAt - startedAt);
         // BullMQ closes its connections with QUIT, which waits for a Redis that is away; by then
