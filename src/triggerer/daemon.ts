@@ -55,7 +55,13 @@ import { settable, type Settable } from './settable.js';
 export interface PollerSource {
   processInfo(
     endpoint: string,
-    options?: { intervalMs?: number; unreachableBudgetMs?: number; firstPoll?: 'now' | 'beat' },
+    options?: {
+      intervalMs?: number;
+      unreachableBudgetMs?: number;
+      firstPoll?: 'now' | 'beat';
+      /** Polls started before this (unix ms) are not delivered. */
+      since?: number;
+    },
   ): Observable<ProcessInfo[]>;
   client(endpoint: string): SupervisorClient;
   close(): Promise<void>;
@@ -227,8 +233,10 @@ interface CancelSignal {
 export class Triggerer {
   private worker: ClaimingWorker<unknown, TriggerEvent> | undefined;
   private readonly pollers: PollerSource;
-  /** A trigger context's pollers and clients: a fresh trigger's first poll is now, an adopted one's on the beat. */
-  private readonly actions: Record<'now' | 'beat', Pick<TriggerContext, 'processInfo' | 'client'>>;
+  /** Poll interval of a trigger that names none. */
+  private readonly defaultIntervalMs: number;
+  /** A trigger context's clients (one function shared by every trigger). */
+  private readonly clientOf: TriggerContext['client'];
   private readonly logger: Logger;
   private readonly now: () => number;
   /** Spreads the set-up of a burst of claims over turns of the event loop. */
@@ -272,17 +280,8 @@ export class Triggerer {
         onPoll: (endpoint, outcome, ms) => this.metrics.observePoll(endpoint, outcome, ms),
         share: options.sharePollers ?? true,
       });
-    const defaultIntervalMs = options.defaultIntervalMs ?? DEFAULT_INTERVAL_MS;
-    const actions = (firstPoll: 'now' | 'beat'): Pick<TriggerContext, 'processInfo' | 'client'> => ({
-      processInfo: (endpoint, options) =>
-        this.pollers.processInfo(endpoint, {
-          intervalMs: defaultIntervalMs,
-          ...stripUndefined(options),
-          firstPoll,
-        }),
-      client: (endpoint) => this.pollers.client(endpoint),
-    });
-    this.actions = { now: actions('now'), beat: actions('beat') };
+    this.defaultIntervalMs = options.defaultIntervalMs ?? DEFAULT_INTERVAL_MS;
+    this.clientOf = (endpoint) => this.pollers.client(endpoint);
   }
 
   /**
@@ -932,15 +931,24 @@ export class Triggerer {
     enqueuedAt: number,
     adopted = false,
   ): TriggerContext {
-    // The functions are the triggerer's, shared by every trigger (a pair of closures per trigger
-    // was ~170 bytes each, thousands at once).
-    const { processInfo, client } = adopted ? this.actions.beat : this.actions.now;
+    // A fresh trigger's first poll is now; an adopted one's endpoint was polled until a moment ago,
+    // so its first poll waits for the endpoint's next beat.
+    const firstPoll = adopted ? 'beat' : 'now';
+    const { pollers, defaultIntervalMs } = this;
     return {
       triggerId,
       ...(deadline !== undefined && { deadline }),
       logger,
-      processInfo,
-      client,
+      // Only what was polled once the trigger existed is news to it: a shared poll's earlier
+      // snapshot may predate what it waits for.
+      processInfo: (endpoint, options) =>
+        pollers.processInfo(endpoint, {
+          intervalMs: defaultIntervalMs,
+          ...stripUndefined(options),
+          firstPoll,
+          since: enqueuedAt,
+        }),
+      client: this.clientOf,
       now: this.now,
       enqueuedAt,
     };

@@ -14,7 +14,9 @@ export interface TriggerContext {
   logger: Logger;
   /**
    * The shared poll of a named endpoint: one getAllProcessInfo per interval however many watchers
-   * subscribe. Errors when the endpoint stays unreachable past `unreachableBudgetMs`.
+   * subscribe. Only snapshots of polls that started after the trigger was created arrive (never a
+   * cached one from before it), so the first may take up to one interval. Errors when the endpoint
+   * stays unreachable past `unreachableBudgetMs`.
    */
   processInfo(
     endpoint: string,

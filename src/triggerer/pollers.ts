@@ -45,6 +45,12 @@ export interface ProcessInfoOptions {
    * adopted from a peer: the endpoint was polled until a moment ago, on the same beats).
    */
   firstPoll?: 'now' | 'beat';
+  /**
+   * Unix ms: polls that started before it are not delivered to this subscriber. The daemon passes
+   * when the trigger was created, so that triggers deferred before a poll started share its call.
+   * @default when it subscribes (the first snapshot is of the next call)
+   */
+  since?: number;
 }
 
 /** Counters of one endpoint, summed over its intervals (the daemon exports them as metrics). */
@@ -88,8 +94,12 @@ export class SharedPollers {
   }
 
   /**
-   * The process table of `endpoint`, once per poll. A late subscriber gets the latest snapshot at
-   * once. Errors when the endpoint fails longer than the budget, at once on bad credentials.
+   * The process table of `endpoint`, once per poll. A subscriber sees only polls that started at or
+   * after its `since` (by default when it subscribed): a snapshot taken before may predate what its
+   * trigger waits for, so it is not news to it. Its first snapshot is therefore the endpoint poll's
+   * next call: at once when nobody polls the endpoint at this interval yet, else on the poll's next
+   * beat (within one interval). Errors when the endpoint fails longer than the budget, at once on
+   * bad credentials.
    */
   processInfo(endpoint: string, options: ProcessInfoOptions = {}): Observable<ProcessInfo[]> {
     const intervalMs = options.intervalMs ?? this.defaultIntervalMs;
@@ -104,14 +114,12 @@ export class SharedPollers {
       const stats = this.statsOf(endpoint);
       stats.subscribers += 1;
       const poll = this.sharedPoll(endpoint, intervalMs);
-      if (firstPoll === 'beat') poll.firstCall = 'beat';
-      else {
-        // Started now if not running; woken if running but still waiting for its first beat.
-        poll.firstCall = 'now';
-        if (!poll.polled) poll.wake.next();
-      }
       const delivery = new BudgetedDelivery(subscriber, budgetMs, isFatal);
-      poll.add(delivery);
+      // Read by the run this subscription may start.
+      poll.firstCall = firstPoll === 'beat' ? 'beat' : 'now';
+      poll.add(delivery, options.since);
+      // Started now if it was not running; woken if it runs but still waits for its first beat.
+      if (firstPoll !== 'beat' && !poll.polled) poll.wake.next();
       return () => {
         delivery.stop();
         poll.remove(delivery);
@@ -180,7 +188,7 @@ export class SharedPollers {
     const poll: FanOut = new FanOut(
       // Deferred: the first call of each run of the poll is decided by the subscription starting it.
       defer(() =>
-        pollEvery(intervalMs, () => this.client(endpoint).getAllProcessInfo(), {
+        pollEvery(intervalMs, () => (poll.callStarted(), this.client(endpoint).getAllProcessInfo()), {
           backoff: exponentialBackoff({ initialMs: Math.min(100, intervalMs), maxMs: intervalMs }),
           phaseMs,
           firstCall: poll.firstCall,
@@ -214,37 +222,47 @@ export class SharedPollers {
 
 /**
  * One endpoint's poll at one interval and its subscribers: the poll runs while anyone listens (the
- * first delivery starts it, the last one leaving stops it) and each result goes to every delivery;
- * a delivery that joins a running poll gets its latest result at once. What `share` with a
- * ReplaySubject(1) does, without a subscriber chain per watcher: a delivery is one object in a Set,
- * so adding one costs no subscription and removing one no search through an array (10,000 watchers
- * of one endpoint leaving at once was quadratic).
+ * first delivery starts it, the last one leaving stops it) and each result goes to every delivery
+ * that joined before the call producing it started; a delivery that joins a running poll waits for
+ * its next call. What `share` does, without a subscriber chain per watcher: a delivery is one object
+ * in a Set, so adding one costs no subscription and removing one no search through an array
+ * (10,000 watchers of one endpoint leaving at once was quadratic).
  */
 class FanOut {
   /** The first call of the poll's next run (set by the subscription that may start it). */
   firstCall: 'now' | 'beat' = 'now';
   /** Makes a run waiting for its first beat call at once. */
   readonly wake = new Subject<void>();
-  /** This run has made a call (a new delivery gets its result at once). */
-  get polled(): boolean {
-    return this.latest !== undefined;
-  }
-  private readonly deliveries = new Set<BudgetedDelivery<ProcessInfo[]>>();
-  private latest: PollResult<ProcessInfo[]> | undefined;
+  /** This run has made a call. */
+  polled = false;
+  /** Each delivery, with the number of the first call whose result it takes. */
+  private readonly deliveries = new Map<BudgetedDelivery<ProcessInfo[]>, number>();
+  /** Calls started so far (over every run): the number of the latest. */
+  private calls = 0;
+  /** When the latest call started (unix ms). */
+  private callStartedAt = 0;
   /** The poll's run, while anyone listens. */
   private run: Subscription | undefined;
-  private delivering = false;
 
   constructor(
     private readonly source: Observable<PollResult<ProcessInfo[]>>,
     private readonly onRunning: (started: boolean) => void,
   ) {}
 
-  add(delivery: BudgetedDelivery<ProcessInfo[]>): void {
-    this.deliveries.add(delivery);
+  /**
+   * Adds a delivery that takes the results of calls started at or after `since` (unix ms): the one
+   * in flight (or made last) if it started since, else from the next. Without `since`, from the next.
+   */
+  add(delivery: BudgetedDelivery<ProcessInfo[]>, since?: number): void {
+    const current = since !== undefined && this.calls > 0 && this.callStartedAt >= since;
+    this.deliveries.set(delivery, current ? this.calls : this.calls + 1);
     if (this.run === undefined) this.start();
-    // While a result is being handed out, the loop reaches a delivery added during it.
-    else if (this.latest !== undefined && !this.delivering) delivery.result(this.latest);
+  }
+
+  /** The poll is making a call (results come back in order, one call at a time). */
+  callStarted(): void {
+    this.calls += 1;
+    this.callStartedAt = Date.now();
   }
 
   remove(delivery: BudgetedDelivery<ProcessInfo[]>): void {
@@ -274,26 +292,22 @@ class FanOut {
     const run = this.run;
     if (run === undefined) return;
     this.run = undefined;
-    this.latest = undefined;
+    this.polled = false;
     this.deliveries.clear();
     this.onRunning(false);
     run.unsubscribe();
   }
 
   private deliver(result: PollResult<ProcessInfo[]>): void {
-    this.latest = result;
-    this.delivering = true;
-    try {
-      // A delivery removed during the loop is skipped; one added during it is reached.
-      for (const delivery of this.deliveries) delivery.result(result);
-    } finally {
-      this.delivering = false;
-    }
+    this.polled = true;
+    // A delivery removed during the loop is skipped; one added during it is reached, and takes
+    // this result only if its call started since.
+    for (const [delivery, first] of this.deliveries) if (this.calls >= first) delivery.result(result);
   }
 
   /** Stops the poll and ends every delivery with `each`. */
   private end(each: (delivery: BudgetedDelivery<ProcessInfo[]>) => void): void {
-    const deliveries = [...this.deliveries];
+    const deliveries = [...this.deliveries.keys()];
     this.stop();
     for (const delivery of deliveries) each(delivery);
   }

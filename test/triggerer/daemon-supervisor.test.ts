@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { pino } from 'pino';
 import { TriggerRegistry } from '../../triggers/index.js';
-import { defer, readTriggerEvent, waitFor } from '../../src/client/index.js';
+import { cancel, defer, readTriggerEvent, waitFor } from '../../src/client/index.js';
+import { SupervisorClient } from '../../src/supervisor/client.js';
 import { TRIGGERS_QUEUE, type TriggerEvent } from '../../src/record.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer } from '../../src/triggerer/daemon.js';
@@ -39,6 +40,7 @@ describe('Triggerer with a real supervisord', () => {
       password: PASSWORD,
       programs: {
         sleeper: 'command=sleep 1000\nautostart=true\nstartsecs=0\nstopsignal=KILL',
+        flipper: 'command=sleep 1000\nautostart=false\nstartsecs=0\nstopsignal=KILL',
       },
     });
     const passwordFile = join(supervisord.dir, 'password');
@@ -67,6 +69,15 @@ describe('Triggerer with a real supervisord', () => {
       { connection: redisOptions(redis.url) },
     );
   });
+
+  /** getAllProcessInfo polls of box-1 so far, from the triggerer's own counter. */
+  const pollCount = async () => {
+    const text = await triggerer.metrics.registry.metrics();
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith('supervisor_triggerer_polls_total{endpoint="box-1",outcome="ok"}'));
+    return Number(line?.split(' ').at(-1) ?? 0);
+  };
 
   after(async () => {
     await continuation?.close();
@@ -174,6 +185,34 @@ describe('Triggerer with a real supervisord', () => {
       await second.close();
       await queue.close();
     }
+  });
+
+  test("a trigger deferred while the endpoint's shared poll runs never decides on a snapshot taken before it existed", async () => {
+    const interval = '60s';
+    const stateTrigger = (states: string[]) => ({
+      classpath: 'supervisor.ProgramStateTrigger',
+      kwargs: { endpoint: 'box-1', programs: ['flipper'], states, interval },
+    });
+    const pollsBefore = await pollCount();
+    // Another trigger keeps the endpoint polled (every 60 s): its first poll sees flipper STOPPED.
+    await defer(stateTrigger(['FATAL']), { connection: redis.url, id: 'keeper-1' });
+    await waitUntil(async () => ((await pollCount()) > pollsBefore ? true : undefined), {
+      what: "the keeper's first poll",
+    });
+    const client = new SupervisorClient({ ...supervisord.endpoint });
+    try {
+      await client.startProcess('flipper', true);
+      assert.equal((await client.getProcessInfo('flipper')).statename, 'RUNNING');
+    } finally {
+      await client.close();
+    }
+    // Deferred after flipper was confirmed RUNNING: the shared poll's STOPPED snapshot is older than
+    // the trigger, and the next poll is up to a minute away; the deadline comes first.
+    await defer(stateTrigger(['STOPPED']), { connection: redis.url, id: 'stale-1', timeout: '3s' });
+    const event = await waitFor('stale-1', { connection: redis.url, timeoutMs: 20_000 });
+    assert.equal(event.status, 'timeout', `fired on a stale snapshot: ${JSON.stringify(event.payload)}`);
+    await cancel('keeper-1', { connection: redis.url });
+    await waitFor('keeper-1', { connection: redis.url, timeoutMs: 10_000 });
   });
 
   test('a wrong password fails the trigger with a reason that never contains the password', async () => {

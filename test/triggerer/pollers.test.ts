@@ -105,8 +105,9 @@ describe('SharedPollers against a real supervisord', () => {
     const p = pollers();
     const seen: ProcessInfo[][][] = Array.from({ length: 200 }, () => []);
     const started = Date.now();
+    // Triggers created before the poll starts (`since`) all take its first call.
     const subscriptions = seen.map((list) =>
-      p.processInfo('live', { intervalMs: 100 }).subscribe((snapshot) => list.push(snapshot)),
+      p.processInfo('live', { intervalMs: 100, since: started }).subscribe((snapshot) => list.push(snapshot)),
     );
     assert.equal(p.stats().live?.subscribers, 200);
     await waitUntil(() => ((p.stats().live?.polls ?? 0) >= 5 ? true : undefined), { what: '5 polls' });
@@ -173,41 +174,48 @@ describe('SharedPollers against a real supervisord', () => {
     assert.equal((p.client('live') as CountingClient).calls, 1, 'one call, shared');
   });
 
-  test('a late subscriber gets the latest snapshot at once, then follows the same poll', async () => {
+  test('a late subscriber never gets a snapshot taken before it subscribed: its first is the next poll of the shared one', async () => {
     const p = pollers();
     const early: ProcessInfo[][] = [];
     const first = p.processInfo('live', { intervalMs: 100 }).subscribe((s) => early.push(s));
     await waitUntil(() => (early.length >= 1 ? true : undefined));
+    const client = p.client('live') as CountingClient;
     const late: ProcessInfo[][] = [];
+    const lateAt = Date.now();
+    const callsBefore = client.calls;
     const second = p.processInfo('live', { intervalMs: 100 }).subscribe((s) => late.push(s));
-    assert.equal(late.length, 1, 'replayed synchronously on subscribe');
-    assert.equal(late[0], early.at(-1));
+    assert.equal(late.length, 0, 'nothing replayed on subscribe');
     await waitUntil(() => (late.length >= 3 ? true : undefined));
     first.unsubscribe();
     second.unsubscribe();
+    assert.ok(!early.slice(0, early.indexOf(late[0]!)).includes(late[0]!), 'its first is a new snapshot');
+    const firstCallAfter = client.callTimes.slice(callsBefore).find((t) => t >= lateAt);
+    assert.ok(firstCallAfter !== undefined, 'a call was made after it subscribed');
+    assert.ok(early.includes(late[0]!), 'and it is the shared poll, seen by the early subscriber too');
     assert.equal(late.at(-1), early.at(-1), 'both follow the one shared poll');
     const polls = p.stats().live?.polls ?? 0;
     assert.ok(callsOf(p, 'live') <= polls + 1, 'one call per poll, whatever the subscribers');
   });
 
-  test('subscribers joining and leaving while a snapshot is handed out: each gets it once, the others still get it', async () => {
+  test('a subscriber joining while a snapshot is handed out does not get that snapshot; one leaving does not stop the others', async () => {
     const p = pollers();
     const got = { leaver: 0, joiner: [] as ProcessInfo[][], stayer: [] as ProcessInfo[][] };
     let joined: { unsubscribe(): void } | undefined;
+    const since = Date.now();
     // The first subscriber leaves on its first snapshot and, in the same call, a new one joins.
-    const leaver = p.processInfo('live', { intervalMs: 100 }).subscribe(() => {
+    const leaver = p.processInfo('live', { intervalMs: 100, since }).subscribe(() => {
       got.leaver += 1;
       leaver.unsubscribe();
       joined ??= p.processInfo('live', { intervalMs: 100 }).subscribe((s) => got.joiner.push(s));
     });
-    const stayer = p.processInfo('live', { intervalMs: 100 }).subscribe((s) => got.stayer.push(s));
-    await waitUntil(() => (got.stayer.length >= 2 ? true : undefined), { what: 'two snapshots' });
+    const stayer = p.processInfo('live', { intervalMs: 100, since }).subscribe((s) => got.stayer.push(s));
+    await waitUntil(() => (got.stayer.length >= 3 ? true : undefined), { what: 'three snapshots' });
     stayer.unsubscribe();
     joined?.unsubscribe();
     assert.equal(got.leaver, 1, 'the leaver got one snapshot');
-    assert.equal(got.joiner[0], got.stayer[0], 'the joiner got the snapshot being handed out');
-    assert.notEqual(got.joiner[1], got.joiner[0], 'once, then the next poll');
-    assert.deepEqual(got.joiner.slice(0, 2), got.stayer.slice(0, 2));
+    assert.ok(got.joiner.length >= 1, 'the joiner got later snapshots');
+    assert.ok(!got.joiner.includes(got.stayer[0]!), 'not the one being handed out when it joined');
+    assert.equal(got.joiner[0], got.stayer[1], 'its first is the next poll');
     assert.equal(p.stats().live?.subscribers, 0);
   });
 
