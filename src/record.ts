@@ -8,6 +8,19 @@ import { z } from 'zod';
 /** Name of the BullMQ queue the triggerer consumes. */
 export const TRIGGERS_QUEUE = 'triggers';
 
+/**
+ * Bounds of a record, checked before anything else reads it: a record can never cost a triggerer
+ * more than these to refuse. The whole record as JSON, its nesting, and the trigger id (job id).
+ */
+export const RECORD_LIMITS = {
+  /** Characters of the record as JSON. */
+  maxChars: 64 * 1024,
+  /** Nesting of objects and arrays. */
+  maxDepth: 32,
+  /** Characters of a trigger id, a classpath, an endpoint name. */
+  maxNameChars: 256,
+} as const;
+
 /** The data of one job on the triggers queue. The job id is the trigger id. */
 export const TriggerRecordSchema = z
   .object({
@@ -15,6 +28,7 @@ export const TriggerRecordSchema = z
     classpath: z
       .string()
       .min(1)
+      .max(RECORD_LIMITS.maxNameChars)
       .describe('registered trigger definition, e.g. supervisor.ProgramStateTrigger'),
     kwargs: z.record(z.string(), z.unknown()).default({}).describe("the trigger's arguments"),
     deadline: z.iso

@@ -9,9 +9,16 @@ import { PROCESS_STATE_NAMES } from '../src/supervisor/states.js';
  */
 export const duration = (what: string) => durationSchema(what);
 
-/** A positive poll interval in ms. */
+/** Shortest poll interval: supervisord itself looks at its processes about once a second. */
+export const MIN_INTERVAL_MS = 100;
+/** Longest poll interval: a watch that looks less than daily is not a watch. */
+export const MAX_INTERVAL_MS = 86_400_000;
+
+/** A poll interval in ms, from 100 ms to 24 h. */
 export const interval = () =>
-  duration('interval').refine((ms) => ms > 0, { error: 'interval: must be more than 0 ms' });
+  duration('interval').refine((ms) => ms >= MIN_INTERVAL_MS && ms <= MAX_INTERVAL_MS, {
+    error: 'interval: must be from 100ms to 24h',
+  });
 
 /** An absolute ISO 8601 date-time with a time zone. */
 export const isoTime = (what: string) =>

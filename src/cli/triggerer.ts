@@ -66,6 +66,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       stalledIntervalMs:
         duration('--stalled-interval', values['stalled-interval']) ?? config.stalled_interval,
       defaultIntervalMs: config.default_interval,
+      crashResetMs: config.crash_reset_after,
       sharePollers: config.share_pollers,
       logger,
       metricsPort: metricsPort(values['metrics-port'] ?? config.metrics_port),

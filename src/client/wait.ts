@@ -4,7 +4,7 @@
  * event and once a second, so an event that finished before the call, or one missed between
  * subscribing and reading, is still seen.
  */
-import { Job, Queue, QueueEvents } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { TRIGGERS_QUEUE, TriggerEventSchema, type TriggerEvent } from '../record.js';
 import { toConnectionOptions, type RedisConnection } from './connection.js';
 import { TriggerNotFound, WaitTimeout } from './errors.js';
@@ -27,14 +27,31 @@ export async function finishedEvent(queue: Queue, triggerId: string): Promise<Tr
   const state = await queue.getJobState(triggerId);
   if (state === 'unknown') throw new TriggerNotFound(triggerId);
   if (state !== 'completed' && state !== 'failed') return undefined;
-  const job = await Job.fromId(queue, triggerId);
-  if (!job) throw new TriggerNotFound(triggerId);
+  // The outcome fields only: a job whose data another producer wrote as something other than JSON
+  // cannot be built as a Job, and its outcome is still the answer.
+  const client = await queue.getBackend().client;
+  const [returnvalue, failedReason, finishedOn] = await client.hmget(
+    queue.toKey(triggerId),
+    'returnvalue',
+    'failedReason',
+    'finishedOn',
+  );
+  if (!returnvalue && !failedReason && !finishedOn) throw new TriggerNotFound(triggerId);
+  const finished = finishedOn ? Number(finishedOn) : undefined;
   if (state === 'completed') {
-    const parsed = TriggerEventSchema.safeParse(job.returnvalue);
+    const parsed = TriggerEventSchema.safeParse(parseJson(returnvalue));
     if (parsed.success) return parsed.data;
-    return failedEvent(triggerId, 'trigger job completed without a TriggerEvent', job.finishedOn);
+    return failedEvent(triggerId, 'trigger job completed without a TriggerEvent', finished);
   }
-  return failedEvent(triggerId, job.failedReason, job.finishedOn);
+  return failedEvent(triggerId, failedReason ?? 'trigger job failed', finished);
+}
+
+function parseJson(text: string | null | undefined): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The `failed` event of a trigger job that failed (a bad record): the continuation still decides. */

@@ -7,12 +7,40 @@ import { z } from 'zod';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+/** Longest duration text accepted: a duration is short, and a long one must not cost parse time. */
+export const MAX_DURATION_TEXT = 64;
+/** Longest duration accepted (about 100 years): anything longer is a mistake, not a wait. */
+export const MAX_DURATION_MS = 100 * 366 * UNIT_MS.d!;
+
 /** Parses a duration into milliseconds; throws an Error saying what is accepted. */
 export function parseDuration(value: string | number): number {
+  return checkMagnitude(parseDurationText(value), value);
+}
+
+function checkMagnitude(ms: number, value: string | number): number {
+  if (!Number.isFinite(ms) || ms > MAX_DURATION_MS) {
+    throw new Error(`duration ${describe(value)} is too long (at most 100 years)`);
+  }
+  return ms;
+}
+
+function describe(value: string | number): string {
+  const text = String(value);
+  return text.length > 20 ? `'${text.slice(0, 20)}…'` : `'${text}'`;
+}
+
+function parseDurationText(value: string | number): number {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0)
-      throw new Error(`expected a non-negative duration, got ${value}`);
+      throw new Error(`expected a non-negative duration, got ${describe(value)}`);
     return Math.round(value * 1000);
+  }
+  if (typeof value !== 'string') throw new Error('expected a duration as text or a number of seconds');
+  // Checked before any pattern runs: every pattern below is then bounded by this length.
+  if (value.length > MAX_DURATION_TEXT) {
+    throw new Error(
+      `expected a duration like 30s or 5m, got ${value.length} characters (at most ${MAX_DURATION_TEXT})`,
+    );
   }
   const text = value.trim();
   // The common case first (`5s`, `250ms`): every trigger's interval is parsed when it is set up.
@@ -34,7 +62,9 @@ export function parseDuration(value: string | number): number {
   if (parts.length > 0 && joined.replace(/\s/g, '') === text.replace(/\s/g, '')) {
     return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]!.toLowerCase()]!, 0));
   }
-  throw new Error(`expected a duration like 30s, 5m, 8h, 1h30m, PT5M or a number of seconds, got '${value}'`);
+  throw new Error(
+    `expected a duration like 30s, 5m, 8h, 1h30m, PT5M or a number of seconds, got ${describe(value)}`,
+  );
 }
 
 /**

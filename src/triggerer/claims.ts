@@ -51,6 +51,24 @@ export class ClaimingWorker<D = unknown, R = unknown> extends Worker<D, R, strin
     this.lanes = lanes;
   }
 
+  /**
+   * A job whose data is not JSON (a producer in another language wrote the hash itself) cannot be
+   * built by BullMQ: the claim threw, the job stayed active without a renewed lock, and the stalled
+   * check handed it out again, forever. Such a job is built with its data as the raw text instead,
+   * so its processor sees it and can fail it once with the reason.
+   */
+  protected override createJob(
+    data: Parameters<Worker<D, R, string>['createJob']>[0],
+    jobId: string,
+  ): Job<D, R> {
+    try {
+      return super.createJob(data, jobId);
+    } catch (error) {
+      if (!(error instanceof SyntaxError) || typeof data?.data !== 'string') throw error;
+      return super.createJob({ ...data, data: JSON.stringify(data.data) }, jobId);
+    }
+  }
+
   /** Not supported: this loop does not look at BullMQ's pause flag, so pausing would not pause it. */
   override pause(): Promise<void> {
     return Promise.reject(new Error('ClaimingWorker does not support pause(): close it instead'));

@@ -12,7 +12,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Observable, Subscription } from 'rxjs';
-import { TRIGGER_STATUSES, TRIGGERS_QUEUE, type TriggerEvent, type TriggerOutcome } from '../record.js';
+import {
+  RECORD_LIMITS,
+  TRIGGER_STATUSES,
+  TRIGGERS_QUEUE,
+  type TriggerEvent,
+  type TriggerOutcome,
+} from '../record.js';
 import type { SupervisorClient } from '../supervisor/client.js';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
 import type { ProcessInfo } from '../supervisor/states.js';
@@ -24,7 +30,7 @@ import {
   doneWithOffer,
   handOffListKey,
   HandOffs,
-  jobJson,
+  offeredCopy,
   type Offer,
   offerChunks,
   offerStream,
@@ -34,12 +40,20 @@ import {
   type Taken,
   withdrawClaims,
 } from './handoff.js';
-import { acceptTrigger, InvalidTriggerRecord, type TriggerLookup } from './intake.js';
+import {
+  acceptTrigger,
+  boundText,
+  InvalidTriggerRecord,
+  refusedRecordData,
+  type TriggerLookup,
+} from './intake.js';
 import { createLogger, triggerLogger } from './logger.js';
 import { TriggererMetrics } from './metrics.js';
 import { startObservability, type Observability } from './observability.js';
+import { forgiveCrashes } from './crash-count.js';
 import {
   DEFAULT_CAPACITY,
+  DEFAULT_CRASH_RESET_MS,
   DEFAULT_INTERVAL_MS,
   DEFAULT_LOCK_DURATION_MS,
   DEFAULT_STALLED_INTERVAL_MS,
@@ -88,6 +102,12 @@ export interface TriggererOptions {
    * continuation sees `failed`), so a trigger that kills every triggerer cannot loop forever. @default 3
    */
   maxStalledCount?: number;
+  /**
+   * A trigger watched this long by one holder has its crash count reset: a long watch survives any
+   * number of crashes that are not its fault, while a record that kills its holder sooner still
+   * fails after `maxStalledCount` of them. @default 30000
+   */
+  crashResetMs?: number;
   /** Poll interval of an endpoint when a trigger names none. @default 5000 */
   defaultIntervalMs?: number;
   /** BullMQ key prefix. @default 'bull' */
@@ -563,7 +583,10 @@ export class Triggerer {
       for (const h of stopped) (h.claim.token !== undefined && !lost.has(h.claim.id) ? chunk : back).push(h);
       settle(back, true);
       offered.push(...chunk);
-      return chunk.map((h) => ({ id: h.claim.id, token: h.claim.token ?? '', job: jobJson(h.job) }));
+      return chunk.map((h) => {
+        const job = offeredCopy(h.job);
+        return { id: h.claim.id, token: h.claim.token ?? '', ...(job && { job }) };
+      });
     };
     let announcedAt: number | undefined;
     try {
@@ -801,7 +824,16 @@ export class Triggerer {
           this.cancels?.release(triggerId);
           return await this.cancelledEarly(triggerId, marked, undefined);
         }
-        this.logger.warn({ triggerId, kind: error.kind, reason: error.message }, 'bad trigger record');
+        this.logger.warn(
+          {
+            triggerId: boundText(triggerId, RECORD_LIMITS.maxNameChars),
+            kind: error.kind,
+            reason: error.message,
+          },
+          'bad trigger record',
+        );
+        const kept = refusedRecordData(job.data, error);
+        if (kept !== undefined) await job.updateData(kept).catch(() => undefined);
         // Its continuation sees a `failed` event (readTriggerEvent), so it counts as one.
         this.metrics.triggerStarted();
         this.metrics.triggerFinished('failed');
@@ -842,6 +874,7 @@ export class Triggerer {
       this.metrics.triggerStarted();
       this.watchingNow(triggerId);
       log.debug('watching');
+      const forgive = this.forgiveLater(job, token, log);
       let outcome: TriggerOutcome | typeof HANDED_OFF | typeof LOCK_LOST | undefined;
       try {
         // The first of event, deadline, hand-off, lost lock and cancel wins; a cancel runs onCancel.
@@ -850,6 +883,7 @@ export class Triggerer {
           ? await this.cancelOutcome(winner.cancel, definition, kwargs, ctx, log)
           : winner;
       } finally {
+        clearTimeout(forgive);
         this.cancels?.release(triggerId);
         if (outcome === HANDED_OFF) this.metrics.triggerHandedOff();
         else if (outcome === LOCK_LOST) this.metrics.triggerLockLost();
@@ -867,6 +901,23 @@ export class Triggerer {
     } finally {
       release();
     }
+  }
+
+  /**
+   * For a trigger that survived crashes (BullMQ's stalled counter above 0): resets its crash count
+   * once this process has watched it for `crashResetMs` without dying of it.
+   */
+  private forgiveLater(job: Job, token: string | undefined, log: Logger): NodeJS.Timeout | undefined {
+    const redis = this.handOffs?.redis;
+    const worker = this.worker;
+    if (!job.stalledCounter || token === undefined || !redis || !worker) return undefined;
+    return setTimeout(() => {
+      forgiveCrashes(redis, worker.toKey(job.id ?? ''), token).then(
+        (done) =>
+          done && log.info({ crashes: job.stalledCounter }, 'watched well since its last crash: count reset'),
+        (error: unknown) => log.warn({ err: error }, 'could not reset the crash count'),
+      );
+    }, this.options.crashResetMs ?? DEFAULT_CRASH_RESET_MS);
   }
 
   /** The event of a trigger's outcome, stamped now. */

@@ -84,6 +84,19 @@ export async function offeredJob(
   return (await Job.fromId(queue, claim.id)) as Job | undefined;
 }
 
+/**
+ * The copy of a job a claim is offered with, or none for a job whose data cannot be written as JSON
+ * (JSON.stringify recurses: a record nested deep enough overflows the stack); the taker reads such a
+ * job back from Redis, and refuses it there.
+ */
+export function offeredCopy(job: Job): JobJson | undefined {
+  try {
+    return jobJson(job);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The pub/sub channel offers are announced on. */
 export function handOffChannel(prefix = 'bull'): string {
   return `${prefix}:st:handoff`;

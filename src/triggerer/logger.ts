@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
-import { pino, type DestinationStream, type Level, type Logger } from 'pino';
+import { pino, stdSerializers, type DestinationStream, type Level, type Logger } from 'pino';
 
 /** Paths pino replaces with {@link REDACTED} before a line is written. */
 export const REDACT_PATHS = [
@@ -35,6 +35,28 @@ export interface LoggerOptions {
 
 const require = createRequire(import.meta.url);
 
+/**
+ * pino's error serializer, without the arguments of a failed Redis command: ioredis attaches the
+ * command to its errors, and a refused AUTH carries the password in them.
+ */
+function serializeError(error: unknown): unknown {
+  return withoutCommandArgs(stdSerializers.err(error as Error), 0);
+}
+
+/** A copy without any `command.args`, however deep (ioredis nests earlier errors, each with its command). */
+function withoutCommandArgs(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object' || depth > 8) return value;
+  if (Array.isArray(value)) return value.map((item) => withoutCommandArgs(item, depth + 1));
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    copy[key] =
+      key === 'command' && item !== null && typeof item === 'object' && 'args' in item
+        ? { ...(item as Record<string, unknown>), args: REDACTED }
+        : withoutCommandArgs(item, depth + 1);
+  }
+  return copy;
+}
+
 /** A pino logger with credential redaction; pretty in a terminal, JSON otherwise. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const pretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY === true);
@@ -42,6 +64,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     name: options.name ?? 'triggerer',
     level: options.level ?? 'info',
     redact: { paths: [...REDACT_PATHS], censor: REDACTED },
+    serializers: { err: serializeError, error: serializeError },
   };
   const prettyStream = pretty ? loadPretty(options.destination) : undefined;
   const destination = prettyStream ?? options.destination;

@@ -20,6 +20,8 @@ export const DEFAULT_CAPACITY = 1000;
 export const DEFAULT_LOCK_DURATION_MS = 8000;
 /** Default period of BullMQ's stalled-job check (see DEFAULT_LOCK_DURATION_MS). */
 export const DEFAULT_STALLED_INTERVAL_MS = 2000;
+/** Default time a trigger is watched by one holder before its crash count is reset. */
+export const DEFAULT_CRASH_RESET_MS = 30_000;
 /** Default poll interval of an endpoint when a trigger names none. */
 export const DEFAULT_INTERVAL_MS = 5000;
 
@@ -46,6 +48,9 @@ export const TriggererConfigSchema = z
     ),
     lock_duration: Duration.default(DEFAULT_LOCK_DURATION_MS).describe('BullMQ job lock duration'),
     stalled_interval: Duration.default(DEFAULT_STALLED_INTERVAL_MS).describe('BullMQ stalled-check period'),
+    crash_reset_after: Duration.default(DEFAULT_CRASH_RESET_MS).describe(
+      'a trigger watched this long by one triggerer has its crash count reset',
+    ),
     log_level: z.enum(LOG_LEVELS).default('info'),
     metrics_port: z
       .union([z.int().min(0).max(65_535), z.literal('none')], {
@@ -76,7 +81,9 @@ export function parseTriggererConfig(text: string, source = 'triggerer config'):
   try {
     raw = parseYaml(text) ?? {};
   } catch (error) {
-    throw new InvalidTriggererConfig(`${source}: not YAML/JSON: ${(error as Error).message}`);
+    // Only the first line: YAML's message goes on to quote the offending line, which may hold a password.
+    const reason = (error as Error).message.split('\n')[0]?.replace(/:$/, '');
+    throw new InvalidTriggererConfig(`${source}: not YAML/JSON: ${reason}`);
   }
   const parsed = TriggererConfigSchema.safeParse(raw);
   if (!parsed.success) {

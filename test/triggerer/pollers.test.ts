@@ -269,6 +269,19 @@ describe('SharedPollers against a real supervisord', () => {
     assert.equal(p.stats().dead?.subscribers, 0);
   });
 
+  test('a budget longer than a 32-bit timer (25 days) is not cut short by the first failure', async () => {
+    const p = pollers();
+    let failed: unknown;
+    const subscription = p
+      .processInfo('dead', { intervalMs: 100, unreachableBudgetMs: 25 * 86_400_000 })
+      .subscribe({ error: (error: unknown) => (failed = error) });
+    await waitUntil(() => ((p.stats().dead?.failures ?? 0) >= 3 ? true : undefined), {
+      what: 'three failed polls',
+    });
+    subscription.unsubscribe();
+    assert.equal(failed, undefined, 'the stream is still within its budget');
+  });
+
   test('an unknown endpoint name errors the stream with the resolver error', async () => {
     const p = pollers();
     await assert.rejects(firstValueFrom(p.processInfo('nowhere')), /unknown endpoint "nowhere"/);

@@ -1,4 +1,4 @@
-import { defer, of, switchMap, timer, type Observable } from 'rxjs';
+import { asyncScheduler, defer, of, switchMap, timer, type Observable, type Subscription } from 'rxjs';
 
 /** Longer timer delays overflow setTimeout's 32-bit limit and fire at once, so long waits go in steps. */
 const MAX_STEP_MS = 24 * 60 * 60 * 1000;
@@ -17,4 +17,20 @@ export function atTime(targetMs: number, now: () => number): Observable<number> 
       return remaining <= 0 ? of(targetMs) : timer(Math.min(remaining, MAX_STEP_MS)).pipe(switchMap(step));
     });
   return step();
+}
+
+/**
+ * Runs `work` once the scheduler's clock reaches `dueMs`, in steps of at most a day (a longer delay
+ * would overflow setTimeout and run at once). The plain-callback form of {@link atTime}, for code
+ * that keeps one per watcher.
+ */
+export function scheduleAt(dueMs: number, work: () => void): Subscription {
+  return asyncScheduler.schedule(
+    function step(this: { schedule(state?: undefined, delay?: number): void }) {
+      const remaining = dueMs - asyncScheduler.now();
+      if (remaining <= 0) work();
+      else this.schedule(undefined, Math.min(remaining, MAX_STEP_MS));
+    },
+    Math.max(0, Math.min(dueMs - asyncScheduler.now(), MAX_STEP_MS)),
+  );
 }

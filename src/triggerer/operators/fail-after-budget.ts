@@ -1,4 +1,5 @@
 import { asyncScheduler, Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
+import { scheduleAt } from './at-time.js';
 import type { PollResult } from './poll-every.js';
 
 /** Options for {@link failAfterBudget}. */
@@ -40,9 +41,9 @@ export class BudgetedDelivery<T> {
       this.subscriber.error(result.error);
       return;
     }
-    const remaining = Math.max(result.failingSince, this.subscribedAt) + this.budgetMs - asyncScheduler.now();
-    if (remaining <= 0) this.subscriber.error(result.error);
-    else this.due = asyncScheduler.schedule(() => this.subscriber.error(result.error), remaining);
+    const dueAt = Math.max(result.failingSince, this.subscribedAt) + this.budgetMs;
+    if (dueAt <= asyncScheduler.now()) this.subscriber.error(result.error);
+    else this.due = scheduleAt(dueAt, () => this.subscriber.error(result.error));
   }
 
   /** The source ended: a failure already due still comes (as switchMap would wait for its inner timer). */
