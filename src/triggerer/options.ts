@@ -25,7 +25,9 @@ export const DEFAULT_CRASH_RESET_MS = 30_000;
 /** Default poll interval of an endpoint when a trigger names none. */
 export const DEFAULT_INTERVAL_MS = 5000;
 
-const Duration = durationSchema();
+/** A duration key of this file, in ms, within `[minMs, maxMs]` (each reaches a timer). */
+const Duration = (minMs: number, maxMs: number, words: string) =>
+  durationSchema().refine((ms) => ms >= minMs && ms <= maxMs, { error: `must be from ${words}` });
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -43,14 +45,18 @@ export const TriggererConfigSchema = z
       .describe('module paths of extra trigger definitions, loaded at start-up'),
     connections: z.record(z.string(), ConnectionSchema).default({}).describe('named supervisor endpoints'),
     state_dir: z.string().optional().describe('where the embedded redis lives'),
-    default_interval: Duration.default(DEFAULT_INTERVAL_MS).describe(
-      'poll interval when a trigger names none',
-    ),
-    lock_duration: Duration.default(DEFAULT_LOCK_DURATION_MS).describe('BullMQ job lock duration'),
-    stalled_interval: Duration.default(DEFAULT_STALLED_INTERVAL_MS).describe('BullMQ stalled-check period'),
-    crash_reset_after: Duration.default(DEFAULT_CRASH_RESET_MS).describe(
-      'a trigger watched this long by one triggerer has its crash count reset',
-    ),
+    default_interval: Duration(100, 86_400_000, '100ms to 24h')
+      .default(DEFAULT_INTERVAL_MS)
+      .describe('poll interval when a trigger names none'),
+    lock_duration: Duration(500, 600_000, '500ms to 10m')
+      .default(DEFAULT_LOCK_DURATION_MS)
+      .describe('BullMQ job lock duration'),
+    stalled_interval: Duration(100, 600_000, '100ms to 10m')
+      .default(DEFAULT_STALLED_INTERVAL_MS)
+      .describe('BullMQ stalled-check period'),
+    crash_reset_after: Duration(0, 86_400_000, '0 to 24h')
+      .default(DEFAULT_CRASH_RESET_MS)
+      .describe('a trigger watched this long by one triggerer has its crash count reset'),
     log_level: z.enum(LOG_LEVELS).default('info'),
     metrics_port: z
       .union([z.int().min(0).max(65_535), z.literal('none')], {
@@ -59,9 +65,9 @@ export const TriggererConfigSchema = z
       .optional()
       .describe('port of /metrics /healthz /readyz (default 9464); 0 or none: no server'),
     metrics_host: z.string().min(1).default('127.0.0.1').describe('address of that server'),
-    heartbeat_interval: Duration.default(DEFAULT_HEARTBEAT_INTERVAL_MS).describe(
-      'period of the heartbeat `status` reads',
-    ),
+    heartbeat_interval: Duration(100, 3_600_000, '100ms to 1h')
+      .default(DEFAULT_HEARTBEAT_INTERVAL_MS)
+      .describe('period of the heartbeat `status` reads'),
     share_pollers: z
       .boolean()
       .default(true)
