@@ -46,13 +46,16 @@ export function envName(endpoint: string): string {
   return endpoint.toUpperCase().replace(/[-.]/g, '_');
 }
 
-/** Reads endpoint + credentials from a job file (engineer A's convenience layer). */
+/** Reads endpoint + credentials from a job file (the convenience layer's resolved job). */
 export type JobEndpointLoader = (path: string) => Promise<SupervisorEndpoint>;
 
 async function loadJobEndpoint(path: string): Promise<SupervisorEndpoint> {
   const config = await import('../config/index.js');
   const jobs = await config.loadJobFiles([path]);
   const resolved = await config.resolveJob(jobs);
+  // A job not configured yet has no credentials to read: the ones resolveJob just made up are not
+  // the ones `configure` will write, so none are sent until a refresh reads the real ones.
+  if (resolved.generated) return { url: resolved.endpoint.url, username: resolved.endpoint.username };
   return resolved.endpoint;
 }
 
@@ -65,37 +68,45 @@ export interface ConnectionResolverOptions {
   loadJob?: JobEndpointLoader;
 }
 
+/** One named connection: how to load it, and what it loaded last. */
+interface Source {
+  load: () => Promise<SupervisorEndpoint>;
+  current: SupervisorEndpoint | UnknownEndpoint;
+}
+
 /**
  * Resolves endpoint names synchronously (the pollers need that), so `create` reads every password
  * file and job file up front. A connection that fails to load is kept as its error and reported
- * when a trigger names it, so one bad connection does not stop the daemon.
+ * when a trigger names it, so one bad connection does not stop the daemon. `refresh` loads one
+ * again: a job's credentials are only known once it is configured, and change when it is
+ * configured anew, so the pollers refresh an endpoint that refuses them.
  */
 export class ConnectionResolver {
   private constructor(
-    private readonly byName: Map<string, SupervisorEndpoint | UnknownEndpoint>,
-    private readonly byEnvName: Map<string, SupervisorEndpoint | UnknownEndpoint>,
+    private readonly byName: Map<string, Source>,
+    private readonly byEnvName: Map<string, Source>,
   ) {}
 
   /** Loads every connection of the config and of the environment. */
   static async create(options: ConnectionResolverOptions = {}): Promise<ConnectionResolver> {
     const env = options.env ?? process.env;
     const loadJob = options.loadJob ?? loadJobEndpoint;
-    const byName = new Map<string, SupervisorEndpoint | UnknownEndpoint>();
+    const byName = new Map<string, Source>();
     for (const [name, connection] of Object.entries(options.connections ?? {})) {
-      byName.set(name, await settle(name, () => fromConnection(connection, env, loadJob)));
+      byName.set(name, await source(name, () => fromConnection(connection, env, loadJob)));
     }
-    const byEnvName = new Map<string, SupervisorEndpoint | UnknownEndpoint>();
+    const byEnvName = new Map<string, Source>();
     for (const [key, value] of Object.entries(env)) {
       if (!key.startsWith(CONNECTION_ENV_PREFIX) || !value) continue;
       const suffix = key.slice(CONNECTION_ENV_PREFIX.length);
-      byEnvName.set(suffix, await settle(key, () => fromEnvValue(value, loadJob)));
+      byEnvName.set(suffix, await source(key, () => fromEnvValue(value, loadJob)));
     }
     return new ConnectionResolver(byName, byEnvName);
   }
 
   /** The endpoint of a name; throws UnknownEndpoint (without secrets) when there is none. */
   resolve(name: string): SupervisorEndpoint {
-    const found = this.byName.get(name) ?? this.byEnvName.get(envName(name));
+    const found = this.sourceOf(name)?.current;
     if (found === undefined) {
       throw new UnknownEndpoint(
         name,
@@ -106,10 +117,48 @@ export class ConnectionResolver {
     return found;
   }
 
+  /** Whether this triggerer has a connection of that name (usable or not). */
+  knows(name: string): boolean {
+    return this.sourceOf(name) !== undefined;
+  }
+
+  /**
+   * Loads the connection of `name` again (its job file and state, its password file or variable).
+   * Resolves true when what it resolves to changed; false when unchanged or unknown.
+   */
+  async refresh(name: string): Promise<boolean> {
+    const found = this.sourceOf(name);
+    if (found === undefined) return false;
+    const before = found.current;
+    const next = await source(name, found.load);
+    found.current = next.current;
+    return !sameEndpoint(before, next.current);
+  }
+
   /** Names that resolve (config names and lower-cased environment names), for logs. */
   names(): string[] {
     return [...this.byName.keys(), ...[...this.byEnvName.keys()].map((n) => n.toLowerCase())];
   }
+
+  private sourceOf(name: string): Source | undefined {
+    return this.byName.get(name) ?? this.byEnvName.get(envName(name));
+  }
+}
+
+async function source(label: string, load: () => Promise<SupervisorEndpoint>): Promise<Source> {
+  return { load, current: await settle(label, load) };
+}
+
+function sameEndpoint(
+  a: SupervisorEndpoint | UnknownEndpoint,
+  b: SupervisorEndpoint | UnknownEndpoint,
+): boolean {
+  if (a instanceof UnknownEndpoint || b instanceof UnknownEndpoint) {
+    return a instanceof UnknownEndpoint && b instanceof UnknownEndpoint && a.message === b.message;
+  }
+  return (
+    a.url === b.url && a.username === b.username && a.password === b.password && a.timeoutMs === b.timeoutMs
+  );
 }
 
 async function settle(

@@ -45,12 +45,14 @@ import {
   boundText,
   InvalidTriggerRecord,
   refusedRecordData,
+  type AcceptedTrigger,
   type TriggerLookup,
 } from './intake.js';
 import { createLogger, triggerLogger } from './logger.js';
 import { TriggererMetrics } from './metrics.js';
 import { startObservability, type Observability } from './observability.js';
 import { forgiveCrashes } from './crash-count.js';
+import { listTriggerers } from './heartbeat.js';
 import {
   DEFAULT_CAPACITY,
   DEFAULT_CRASH_RESET_MS,
@@ -90,7 +92,15 @@ export interface TriggererOptions {
   /** Definitions by classpath: the built-ins plus the configured plugins. */
   registry: TriggerLookup;
   /** Endpoint names to endpoints (a ConnectionResolver). */
-  endpoints: { resolve(name: string): SupervisorEndpoint };
+  endpoints: {
+    resolve(name: string): SupervisorEndpoint;
+    /** Loads a name again; true when it changed (a job configured anew). */
+    refresh?(name: string): Promise<boolean>;
+    /** Whether a connection of that name exists here, usable or not. */
+    knows?(name: string): boolean;
+    /** Every name it knows. */
+    names?(): string[];
+  };
   /** Triggers this process watches at once. @default 1000 */
   capacity?: number;
   /** BullMQ job lock duration in ms; renewed every half of it. @default 8000 */
@@ -148,6 +158,8 @@ const LEAVE_JOB = new WaitingError();
 /** How BullMQ's lock manager words the error it emits for each lock it could not renew. */
 const LOCK_RENEWAL_ERROR = 'could not renew lock for job ';
 
+/** A trigger routed to a peer waits this long, plus as much at random, before it is claimed again. */
+const ROUTE_DELAY_MS = 250;
 /** Claims taken from a peer's hand-off per round trip. */
 const ADOPT_BATCH = 500;
 /** Pause before looking again at a streamed offer found empty while its peer is still adding to it. */
@@ -295,6 +307,7 @@ export class Triggerer {
       options.pollers ??
       new SharedPollers({
         resolveEndpoint: (name) => options.endpoints.resolve(name),
+        refreshEndpoint: options.endpoints.refresh && ((name) => options.endpoints.refresh!(name)),
         logger: this.logger,
         defaultIntervalMs: options.defaultIntervalMs ?? DEFAULT_INTERVAL_MS,
         onPoll: (endpoint, outcome, ms) => this.metrics.observePoll(endpoint, outcome, ms),
@@ -396,7 +409,12 @@ export class Triggerer {
         connection: this.options.connection,
         metrics: this.metrics,
         logger: this.logger,
-        load: () => ({ capacity, running: this.running, endpoints: this.watchers() }),
+        load: () => ({
+          capacity,
+          running: this.running,
+          endpoints: this.watchers(),
+          knows: this.options.endpoints.names?.() ?? [],
+        }),
         workerRunning: () => this.worker?.isRunning() ?? false,
         metricsPort: this.options.metricsPort,
         ...(this.options.metricsHost !== undefined && { metricsHost: this.options.metricsHost }),
@@ -816,9 +834,13 @@ export class Triggerer {
       }
       let accepted;
       try {
-        accepted = acceptTrigger(job.data, this.options.registry, this.options.endpoints);
+        accepted = await this.accept(job.data);
       } catch (error) {
         if (!(error instanceof InvalidTriggerRecord)) throw error;
+        if (error.kind === 'unknown-endpoint' && !marked && (await this.routeToPeer(job, token, error))) {
+          this.cancels?.release(triggerId);
+          throw LEAVE_JOB;
+        }
         if (marked) {
           // Cancelled before anyone could read it: the cancel is the answer (no definition, no onCancel).
           this.cancels?.release(triggerId);
@@ -901,6 +923,45 @@ export class Triggerer {
     } finally {
       release();
     }
+  }
+
+  /**
+   * `acceptTrigger`, and once more after reloading a connection this triggerer has but could not
+   * use (a job file that did not exist, or was not configured, when it started).
+   */
+  private async accept(data: unknown): Promise<AcceptedTrigger> {
+    const { registry, endpoints } = this.options;
+    try {
+      return acceptTrigger(data, registry, endpoints);
+    } catch (error) {
+      const name = error instanceof InvalidTriggerRecord ? error.endpoint : undefined;
+      if (name === undefined || !endpoints.knows?.(name) || !(await endpoints.refresh?.(name))) throw error;
+      return acceptTrigger(data, registry, endpoints);
+    }
+  }
+
+  /**
+   * A trigger for an endpoint this triggerer has no connection for, while a live peer has one: it
+   * goes back to the queue (delayed a moment, so that a peer claims it) instead of failing. True
+   * when it went back.
+   */
+  private async routeToPeer(
+    job: Job,
+    token: string | undefined,
+    error: InvalidTriggerRecord,
+  ): Promise<boolean> {
+    const name = error.endpoint;
+    const redis = this.handOffs?.redis;
+    if (name === undefined || token === undefined || !redis || this.options.endpoints.knows?.(name))
+      return false;
+    const peers = await listTriggerers(redis).catch(() => []);
+    if (!peers.some((peer) => peer.id !== this.id && peer.knows?.includes(name))) return false;
+    this.logger.debug(
+      { triggerId: job.id, endpoint: name },
+      'endpoint unknown here: left for a peer that knows it',
+    );
+    await job.moveToDelayed(Date.now() + ROUTE_DELAY_MS + Math.floor(Math.random() * ROUTE_DELAY_MS), token);
+    return true;
   }
 
   /**

@@ -20,6 +20,8 @@ export interface TriggererLoad {
   running: number;
   /** Watchers per endpoint name. */
   endpoints: Record<string, number>;
+  /** Names of the endpoints it has a connection for (its peers route triggers for them to it). */
+  knows?: string[];
 }
 
 /** A live triggerer as `listTriggerers` reads it. */
@@ -99,6 +101,7 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
           capacity: String(load.capacity),
           running: String(load.running),
           endpoints: JSON.stringify(load.endpoints),
+          knows: JSON.stringify(load.knows ?? []),
           beat: new Date(now).toISOString(),
         })
         .pexpire(key, ttlMs)
@@ -160,8 +163,10 @@ export async function listTriggerers(
 function parseBeat(hash: Record<string, string> | undefined): TriggererInfo | undefined {
   if (!hash || hash.id === undefined) return undefined;
   let endpoints: Record<string, number> = {};
+  let knows: string[] = [];
   try {
     endpoints = JSON.parse(hash.endpoints ?? '{}') as Record<string, number>;
+    knows = JSON.parse(hash.knows ?? '[]') as string[];
   } catch {
     // a beat from an incompatible version: show it without endpoints
   }
@@ -176,6 +181,7 @@ function parseBeat(hash: Record<string, string> | undefined): TriggererInfo | un
     capacity: Number(hash.capacity),
     running: Number(hash.running),
     endpoints,
+    knows: Array.isArray(knows) ? knows : [],
   };
 }
 

@@ -36,6 +36,8 @@ export class InvalidTriggerRecord extends Error {
   constructor(
     readonly kind: InvalidRecordKind,
     message: string,
+    /** The endpoint a record named that could not be resolved (`unknown-endpoint`). */
+    readonly endpoint?: string,
   ) {
     super(boundText(message, MAX_REASON_CHARS));
   }
@@ -108,7 +110,7 @@ export function acceptTrigger(
     try {
       endpoints.resolve(endpoint);
     } catch (error) {
-      throw new InvalidTriggerRecord('unknown-endpoint', (error as Error).message);
+      throw new InvalidTriggerRecord('unknown-endpoint', (error as Error).message, endpoint);
     }
   }
   return {

@@ -6,7 +6,7 @@ import { defer, Observable, Subject, Subscription, tap } from 'rxjs';
 import type { Logger } from 'pino';
 import { SupervisorClient } from '../supervisor/client.js';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
-import { AuthenticationError } from '../supervisor/errors.js';
+import { AuthenticationError, EndpointUnreachable } from '../supervisor/errors.js';
 import type { ProcessInfo } from '../supervisor/states.js';
 import { exponentialBackoff } from './operators/backoff.js';
 import { BudgetedDelivery, checkBudget } from './operators/fail-after-budget.js';
@@ -23,6 +23,14 @@ export interface SharedPollersOptions {
   defaultUnreachableBudgetMs?: number;
   /** Builds the client of an endpoint (tests wrap it to count calls). @default new SupervisorClient */
   createClient?: (endpoint: SupervisorEndpoint) => SupervisorClient;
+  /**
+   * Loads a named endpoint again (its job's credentials may have changed); resolves true when it
+   * changed. Called when the endpoint refuses the credentials or cannot be reached, at most once a
+   * second (every 5 s while unreachable) until a call succeeds again, and the call is retried at
+   * once with what it loaded.
+   * @default none: endpoints never change
+   */
+  refreshEndpoint?: (name: string) => Promise<boolean>;
   /** Called after every finished poll (the daemon feeds its metrics from it). */
   onPoll?: (endpoint: string, outcome: 'ok' | 'error', durationMs: number) => void;
   /**
@@ -80,6 +88,8 @@ export class PollersClosedError extends Error {
 /** One shared getAllProcessInfo poll per endpoint and interval, with per-subscriber budgets. */
 export class SharedPollers {
   private readonly clients = new Map<string, SupervisorClient>();
+  /** When each endpoint was last refreshed (unix ms), until a call succeeds. */
+  private readonly refreshedAt = new Map<string, number>();
   private readonly polls = new Map<string, FanOut>();
   private readonly counters = new Map<string, EndpointPollStats>();
   /** The polls running now (anyone listening), ended by close(). */
@@ -139,6 +149,39 @@ export class SharedPollers {
     return client;
   }
 
+  /**
+   * The process table of `endpoint` from one call; when the call is refused (401) or cannot reach
+   * the endpoint, the endpoint is refreshed and, if it changed, called again with the new client.
+   */
+  private async callProcessInfo(endpoint: string): Promise<ProcessInfo[]> {
+    let infos: ProcessInfo[];
+    try {
+      infos = await this.client(endpoint).getAllProcessInfo();
+    } catch (error) {
+      if (!(await this.refreshed(endpoint, error))) throw error;
+      infos = await this.client(endpoint).getAllProcessInfo();
+    }
+    // A failure after this success is news: it may refresh at once.
+    this.refreshedAt.delete(endpoint);
+    return infos;
+  }
+
+  /** Refreshes `endpoint` after `error` if allowed now; true when its client was replaced. */
+  private async refreshed(endpoint: string, error: unknown): Promise<boolean> {
+    const refresh = this.options.refreshEndpoint;
+    const refused = error instanceof AuthenticationError;
+    if (!refresh || this.isClosed || !(refused || error instanceof EndpointUnreachable)) return false;
+    const since = Date.now() - (this.refreshedAt.get(endpoint) ?? 0);
+    if (since < (refused ? REFRESH_REFUSED_MS : REFRESH_UNREACHABLE_MS)) return false;
+    this.refreshedAt.set(endpoint, Date.now());
+    if (!(await refresh(endpoint).catch(() => false))) return false;
+    const stale = this.clients.get(endpoint);
+    this.clients.delete(endpoint);
+    await stale?.close();
+    this.options.logger?.info({ endpoint }, 'endpoint reloaded (its connection changed)');
+    return true;
+  }
+
   /** Counters per endpoint name. */
   stats(): Record<string, EndpointPollStats> {
     return Object.fromEntries([...this.counters].map(([name, stats]) => [name, { ...stats }]));
@@ -188,7 +231,7 @@ export class SharedPollers {
     const poll: FanOut = new FanOut(
       // Deferred: the first call of each run of the poll is decided by the subscription starting it.
       defer(() =>
-        pollEvery(intervalMs, () => (poll.callStarted(), this.client(endpoint).getAllProcessInfo()), {
+        pollEvery(intervalMs, () => (poll.callStarted(), this.callProcessInfo(endpoint)), {
           backoff: exponentialBackoff({ initialMs: Math.min(100, intervalMs), maxMs: intervalMs }),
           phaseMs,
           firstCall: poll.firstCall,
@@ -314,6 +357,11 @@ class FanOut {
 }
 
 const isFatal = (error: unknown) => error instanceof AuthenticationError;
+
+/** Least time between two refreshes of an endpoint that refused the credentials. */
+const REFRESH_REFUSED_MS = 1000;
+/** Least time between two refreshes of an endpoint that cannot be reached. */
+const REFRESH_UNREACHABLE_MS = 5000;
 
 /**
  * Where an endpoint's beats fall within its interval, from a hash of its name: the polls of a
