@@ -18,11 +18,23 @@ interface ProgramFacts {
 export interface LifecycleJob {
   workingDir: string;
   configPath: string;
-  /** Where the job's generated values (password, auto port) are kept; removed by unconfigure. */
+  /**
+   * Where the job's generated values (password, auto port) and the paths `configure` created are
+   * kept; removed by unconfigure.
+   */
   statePath?: string;
+  /** Whether `configure` may create missing directories outside working_dir. @default 'require' */
+  outsideDirs?: 'require' | 'create';
   endpoint: SupervisorEndpoint;
   supervisor: {
-    supervisord?: { pidfile?: string; logfile?: string; nodaemon?: boolean };
+    supervisord?: {
+      pidfile?: string;
+      logfile?: string;
+      childlogdir?: string;
+      directory?: string;
+      nodaemon?: boolean;
+    };
+    unix_http_server?: { file?: string };
     program?: Record<string, ProgramFacts>;
   };
 }
@@ -47,8 +59,7 @@ export function programLogDirs(job: LifecycleJob): string[] {
   const dirs = new Set<string>();
   for (const program of Object.values(job.supervisor.program ?? {})) {
     for (const file of [program.stdout_logfile, program.stderr_logfile]) {
-      if (file === undefined || file.includes('%(') || !file.startsWith('/')) continue;
-      dirs.add(dirname(file));
+      if (literalPath(file)) dirs.add(dirname(file));
     }
   }
   return [...dirs];
@@ -66,9 +77,25 @@ export function longestStopWaitSecs(job: LifecycleJob): number {
   return Math.max(10, ...waits);
 }
 
+/** A path supervisord reads as it stands: absolute and free of its own `%(…)s` expansions. */
+function literalPath(path: string | undefined): path is string {
+  return path !== undefined && path.startsWith('/') && !path.includes('%(');
+}
+
+/**
+ * Directories supervisord needs before it starts: those of its log file, pidfile and socket, its
+ * child log dir and its own working directory (relative paths resolve in working_dir, which exists).
+ */
+export function daemonDirs(job: LifecycleJob): string[] {
+  const daemon = job.supervisor.supervisord ?? {};
+  const files = [daemon.logfile, daemon.pidfile, job.supervisor.unix_http_server?.file].filter(literalPath);
+  const dirs = [daemon.childlogdir, daemon.directory].filter(literalPath);
+  return [...files.map((file) => dirname(file)), ...dirs];
+}
+
 /** Program working directories supervisord would fail to chdir into if missing. */
 export function programDirs(job: LifecycleJob): string[] {
   return Object.values(job.supervisor.program ?? {})
     .map((program) => program.directory)
-    .filter((dir): dir is string => dir !== undefined && dir.startsWith('/') && !dir.includes('%('));
+    .filter(literalPath);
 }
