@@ -116,7 +116,8 @@ export async function resolveJob(
   const supervisord = { ...job.supervisord };
   supervisord.logfile ??= join(workingDir, 'supervisord.log');
   supervisord.pidfile ??= join(workingDir, 'supervisord.pid');
-  supervisord.childlogdir ??= workingDir;
+  // supervisord's own default for AUTO child logs is the temp dir; only our defaults move them here
+  if (job.program_defaults !== 'supervisord') supervisord.childlogdir ??= workingDir;
 
   const program: Record<string, ProgramSection> = {};
   for (const [name, section] of Object.entries(job.program ?? {})) {

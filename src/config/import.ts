@@ -197,17 +197,17 @@ export async function importSupervisorFile(file: string, options: ImportOptions)
     else ((raw[kind] ??= {}) as Record<string, unknown>)[key!] = body;
   }
 
+  const parsed = supervisorConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error));
   if (options.relocate) {
     for (const [section, option] of RELOCATED) {
-      const body = raw[section] as Record<string, string> | undefined;
+      const body = (parsed.data as Record<string, unknown>)[section] as Record<string, unknown> | undefined;
       if (body?.[option] === undefined) continue;
-      notes.push(`relocated ${section}.${option} (was ${body[option]}) into working_dir`);
+      notes.push(`relocated ${section}.${option} (was ${String(body[option])}) into working_dir`);
       delete body[option];
     }
   }
 
-  const parsed = supervisorConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error));
   const programDefaults = options.programDefaults ?? 'supervisord';
   const job = {
     working_dir: workingDir,
