@@ -1,11 +1,11 @@
 /** `supervisor-triggerer config`: validate, render and import job files; print the JSON Schema. */
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import {
   ConfigError,
   formatIssues,
-  importSupervisorConfig,
+  defaultImportDir,
+  importSupervisorFile,
   jobJsonSchema,
   jobToYaml,
   loadJobFiles,
@@ -23,7 +23,10 @@ const USAGE = `usage: supervisor-triggerer config <subcommand>
   render FILE... [--set key.path=value]... [--write]
                                                print the filled supervisord.conf; --write also writes it,
                                                the program folders and the state file into working_dir
-  import SUPERVISORD_CONF [--working-dir DIR]  print the equivalent job file (YAML)
+  import SUPERVISORD_CONF [--working-dir DIR] [--relocate] [--convenience-defaults]
+                                               print the equivalent job file (YAML); the source is
+                                               only read. DIR defaults to ./<name>-job; --relocate
+                                               puts supervisord's log, pidfile and socket in DIR
   schema [--record | --event]                  print the JSON Schema of the job file format, or of the
                                                trigger record / TriggerEvent exchanged with the triggerer
 `;
@@ -74,20 +77,23 @@ async function dispatch(sub: string | undefined, args: string[], io: CliIO): Pro
       return EXIT_OK;
     }
     case 'import': {
-      const { values, positionals } = parse(args, { 'working-dir': { type: 'string' } });
+      const { values, positionals } = parse(args, {
+        'working-dir': { type: 'string' },
+        relocate: { type: 'boolean' },
+        'convenience-defaults': { type: 'boolean' },
+      });
       if (values.help) return (io.stdout(USAGE), EXIT_OK);
       if (positionals.length !== 1) throw new UsageError('import needs exactly one supervisord.conf');
       const file = resolve(positionals[0]!);
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (error) {
-        throw new ConfigError([
-          { path: file, message: `cannot read: ${(error as NodeJS.ErrnoException).code}` },
-        ]);
-      }
-      const workingDir = (values['working-dir'] as string | undefined) ?? dirname(file);
-      io.stdout(jobToYaml(importSupervisorConfig(text, resolve(workingDir)), file));
+      const workingDir = resolve((values['working-dir'] as string | undefined) ?? defaultImportDir(file));
+      const imported = await importSupervisorFile(file, {
+        workingDir,
+        relocate: values.relocate === true,
+        programDefaults: values['convenience-defaults'] ? 'convenience' : 'supervisord',
+        env: io.env,
+      });
+      const comments = [`imported from ${imported.source} (not modified; the job never writes there)`];
+      io.stdout(jobToYaml(imported.job, [...comments, ...imported.notes]));
       return EXIT_OK;
     }
     case 'schema': {

@@ -48,16 +48,21 @@ export interface ResolvedJob {
   statePath: string;
   /** True when a port or password was generated now (not read from the state file): persist it. */
   generated: boolean;
+  /** Whether `configure` may create missing directories outside working_dir. */
+  outsideDirs: 'require' | 'create';
 }
 
 /** What the state file keeps. */
-interface JobState {
+export interface JobState {
   v: 1;
   port?: number;
   password?: string;
+  /** Files and directories `configure` created, so `unconfigure` removes exactly those. */
+  created?: string[];
 }
 
-async function readState(path: string): Promise<JobState | undefined> {
+/** The job's state file, or undefined when the job was never configured. */
+export async function readState(path: string): Promise<JobState | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -111,10 +116,15 @@ export async function resolveJob(
   const supervisord = { ...job.supervisord };
   supervisord.logfile ??= join(workingDir, 'supervisord.log');
   supervisord.pidfile ??= join(workingDir, 'supervisord.pid');
-  supervisord.childlogdir ??= workingDir;
+  // supervisord's own default for AUTO child logs is the temp dir; only our defaults move them here
+  if (job.program_defaults !== 'supervisord') supervisord.childlogdir ??= workingDir;
 
   const program: Record<string, ProgramSection> = {};
   for (const [name, section] of Object.entries(job.program ?? {})) {
+    if (job.program_defaults === 'supervisord') {
+      program[name] = { ...section };
+      continue;
+    }
     const many = (section.numprocs ?? 1) > 1;
     const suffix = many ? '-%(process_num)s' : '';
     program[name] = {
@@ -194,6 +204,7 @@ export async function resolveJob(
     options: jobOptions(job),
     statePath,
     generated,
+    outsideDirs: job.outside_dirs ?? 'require',
   };
 }
 
@@ -204,9 +215,15 @@ async function writePrivate(path: string, text: string): Promise<void> {
   await rename(temp, path);
 }
 
-/** Persists the generated port and password so later resolveJob calls on this job agree (mode 0600). */
-export async function writeJobState(resolved: ResolvedJob): Promise<void> {
+/**
+ * Persists the generated port and password so later resolveJob calls on this job agree (mode 0600),
+ * and the paths configure created (`created`, kept from earlier runs).
+ */
+export async function writeJobState(resolved: ResolvedJob, created: string[] = []): Promise<void> {
+  const before = await readState(resolved.statePath);
   const state: JobState = { v: 1 };
+  const all = [...new Set([...(before?.created ?? []), ...created])];
+  if (all.length) state.created = all;
   const inet = resolved.supervisor.inet_http_server;
   if (inet && !resolved.endpoint.url.startsWith('unix:')) state.port = connectAddress(inet.port).port;
   if (resolved.endpoint.password !== undefined) state.password = resolved.endpoint.password;
@@ -214,15 +231,27 @@ export async function writeJobState(resolved: ResolvedJob): Promise<void> {
 }
 
 /**
- * Writes what supervisord needs to start from this job: the working dir, each program's directory,
- * the config file (mode 0600, it holds the password) and the state file.
+ * Writes what supervisord needs to start from this job: the working dir, each program's own folder
+ * in it, the config file (mode 0600, it holds the password) and the state file, which records what
+ * was created. `supervisor configure` is the same step on any host.
  */
 export async function writeJobFiles(resolved: ResolvedJob): Promise<void> {
   const configText = renderIni(resolved.supervisor);
-  await mkdir(resolved.workingDir, { recursive: true, mode: 0o700 });
-  for (const name of resolved.programs) {
-    await mkdir(join(resolved.workingDir, name), { recursive: true });
+  const created: string[] = [];
+  const make = async (dir: string, mode?: number) => {
+    const first = await mkdir(dir, { recursive: true, mode });
+    if (first !== undefined) created.push(dir);
+  };
+  await make(resolved.workingDir, 0o700);
+  for (const [name, program] of Object.entries(resolved.supervisor.program ?? {})) {
+    const own = join(resolved.workingDir, name);
+    if (program.directory === own) await make(own);
   }
+  const existed = await readFile(resolved.configPath).then(
+    () => true,
+    () => false,
+  );
   await writePrivate(resolved.configPath, configText);
-  await writeJobState(resolved);
+  if (!existed) created.push(resolved.configPath);
+  await writeJobState(resolved, created);
 }

@@ -24,6 +24,8 @@ export { jobSchema, jobOptions, type JobConfig, type JobConfigInput, type JobOpt
 export {
   resolveJob,
   writeJobState,
+  readState,
+  type JobState,
   writeJobFiles,
   PROGRAM_DEFAULTS,
   STATE_FILE,
@@ -31,4 +33,11 @@ export {
   type ResolvedJob,
 } from './convenience.js';
 export { loadJobFiles, validateJob, applyOverride, mergeDeep, jobJsonSchema } from './load.js';
-export { importSupervisorConfig, jobToYaml } from './import.js';
+export {
+  importSupervisorFile,
+  jobToYaml,
+  defaultImportDir,
+  expandHere,
+  type ImportOptions,
+  type ImportResult,
+} from './import.js';

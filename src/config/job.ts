@@ -83,6 +83,12 @@ export const jobSchema = z
     working_dir: text(),
     /** Where supervisord.conf is written. @default <working_dir>/supervisord.conf */
     config_path: text().optional(),
+    /** Defaults for what a program leaves unset: ours, or supervisord's own. @default convenience */
+    program_defaults: z
+      .enum(['convenience', 'supervisord'], { error: expected('expected convenience or supervisord') })
+      .optional(),
+    /** Whether `configure` may create missing directories outside working_dir. @default require */
+    outside_dirs: z.enum(['require', 'create'], { error: expected('expected require or create') }).optional(),
     ...jobOptionFields,
     ...supervisorSections(jobInetHttpServerSection),
     unix_http_server: jobUnixHttpServerSection.optional(),

@@ -1,27 +1,80 @@
-/** `configure`: the rendered config file, the working dir and the programs' directories. */
-import { renderIni, writeJobState, type ResolvedJob } from '../../config/index.js';
+/** `configure`: the rendered config file, the working dir and the directories supervisord needs. */
+import { dirname, relative, isAbsolute } from 'node:path';
+import { readState, renderIni, writeJobState, type ResolvedJob } from '../../config/index.js';
 import { contextOf, type LifecycleOptions } from './context.js';
-import { programDirs, programLogDirs } from './job.js';
+import { JobNotReady } from './errors.js';
+import type { SupervisorHost } from './host.js';
+import { daemonDirs, programDirs, programLogDirs } from './job.js';
 
 /** What `configure` did. */
 export interface ConfigureResult {
   configPath: string;
   /** False when the file already held exactly this config. */
   changed: boolean;
+  /** Files and directories this run created (the state file records them for `unconfigure`). */
+  created: string[];
+}
+
+function isWithin(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** Creates `dir` and its missing parents; returns the topmost directory it created, if any. */
+async function makeDirRecorded(
+  host: SupervisorHost,
+  dir: string,
+  mode?: number,
+): Promise<string | undefined> {
+  let top: string | undefined;
+  for (let path = dir; !(await host.exists(path)); path = dirname(path)) top = path;
+  if (top === undefined) return undefined;
+  await host.makeDir(dir, mode);
+  return top;
 }
 
 /**
- * Writes the rendered config (mode 0600: it holds the password), creates the working dir (0700)
- * and each program's directory and log directory, and persists the job's generated values so every
- * later resolve of this job reaches the same endpoint. Running it again changes nothing.
+ * Writes the rendered config (mode 0600: it holds the password) and creates the working dir (0700)
+ * and the missing directories supervisord needs (its log, pidfile and socket directories, each
+ * program's directory and log directory). Outside working_dir it creates nothing unless the job
+ * says `outside_dirs: create`: a missing directory there is an error naming it. What it created is
+ * recorded in the job's state file, so `unconfigure` removes exactly that. Running it again changes
+ * nothing.
  */
 export async function configure(job: ResolvedJob, options: LifecycleOptions = {}): Promise<ConfigureResult> {
   const { host } = contextOf(options);
   const text = renderIni(job.supervisor);
-  await host.makeDir(job.workingDir, 0o700);
-  for (const dir of new Set([...programDirs(job), ...programLogDirs(job)])) await host.makeDir(dir);
+  const needed = [...new Set([...daemonDirs(job), ...programDirs(job), ...programLogDirs(job)])];
+  const missingOutside: string[] = [];
+  for (const dir of needed) {
+    if (!isWithin(dir, job.workingDir) && job.outsideDirs !== 'create' && !(await host.exists(dir))) {
+      missingOutside.push(dir);
+    }
+  }
+  if (missingOutside.length) {
+    throw new JobNotReady(
+      `missing directories outside working_dir ${job.workingDir}: ${missingOutside.join(', ')}: ` +
+        `create them, or set outside_dirs: create in the job to let configure create them`,
+    );
+  }
   const before = await host.readText(job.configPath);
+  const state = await readState(job.statePath);
+  if (
+    before !== undefined &&
+    !isWithin(job.configPath, job.workingDir) &&
+    !(state?.created ?? []).includes(job.configPath)
+  ) {
+    throw new JobNotReady(
+      `refusing to overwrite ${job.configPath}: configure did not create it (set config_path to a new file)`,
+    );
+  }
+  const created: string[] = [];
+  const record = (path: string | undefined) => path !== undefined && created.push(path);
+  record(await makeDirRecorded(host, job.workingDir, 0o700));
+  for (const dir of needed) record(await makeDirRecorded(host, dir));
+  record(await makeDirRecorded(host, dirname(job.configPath)));
   await host.writeText(job.configPath, text, 0o600);
-  await writeJobState(job);
-  return { configPath: job.configPath, changed: before !== text };
+  if (before === undefined) record(job.configPath);
+  await writeJobState(job, created);
+  return { configPath: job.configPath, changed: before !== text, created };
 }

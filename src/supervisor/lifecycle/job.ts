@@ -2,7 +2,7 @@
  * What the lifecycle reads from a resolved job (`ResolvedJob` from src/config satisfies it), and the
  * paths and facts derived from it in one place.
  */
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { SupervisorEndpoint } from '../endpoint.js';
 
 /** The part of a program section the lifecycle uses. */
@@ -18,11 +18,23 @@ interface ProgramFacts {
 export interface LifecycleJob {
   workingDir: string;
   configPath: string;
-  /** Where the job's generated values (password, auto port) are kept; removed by unconfigure. */
+  /**
+   * Where the job's generated values (password, auto port) and the paths `configure` created are
+   * kept; removed by unconfigure.
+   */
   statePath?: string;
+  /** Whether `configure` may create missing directories outside working_dir. @default 'require' */
+  outsideDirs?: 'require' | 'create';
   endpoint: SupervisorEndpoint;
   supervisor: {
-    supervisord?: { pidfile?: string; logfile?: string; nodaemon?: boolean };
+    supervisord?: {
+      pidfile?: string;
+      logfile?: string;
+      childlogdir?: string;
+      directory?: string;
+      nodaemon?: boolean;
+    };
+    unix_http_server?: { file?: string };
     program?: Record<string, ProgramFacts>;
   };
 }
@@ -47,8 +59,8 @@ export function programLogDirs(job: LifecycleJob): string[] {
   const dirs = new Set<string>();
   for (const program of Object.values(job.supervisor.program ?? {})) {
     for (const file of [program.stdout_logfile, program.stderr_logfile]) {
-      if (file === undefined || file.includes('%(') || !file.startsWith('/')) continue;
-      dirs.add(dirname(file));
+      const path = literalPath(job, file);
+      if (path !== undefined) dirs.add(dirname(path));
     }
   }
   return [...dirs];
@@ -66,9 +78,35 @@ export function longestStopWaitSecs(job: LifecycleJob): number {
   return Math.max(10, ...waits);
 }
 
+/** Log file values that name no file. */
+const NOT_A_FILE = ['NONE', 'AUTO', 'SYSLOG'];
+
+/**
+ * The absolute path supervisord reads from a value: relative ones resolve in working_dir (where
+ * supervisord runs); undefined for values it expands itself (`%(…)s`) or that name no file.
+ */
+function literalPath(job: LifecycleJob, path: string | undefined): string | undefined {
+  if (path === undefined || path.includes('%(') || NOT_A_FILE.includes(path.toUpperCase())) return undefined;
+  return resolve(job.workingDir, path);
+}
+
+/**
+ * Directories supervisord needs before it starts: those of its log file, pidfile and socket, its
+ * child log dir and its own working directory (relative paths resolve in working_dir, which exists).
+ */
+export function daemonDirs(job: LifecycleJob): string[] {
+  const daemon = job.supervisor.supervisord ?? {};
+  const files = [daemon.logfile, daemon.pidfile, job.supervisor.unix_http_server?.file];
+  const dirs = [daemon.childlogdir, daemon.directory];
+  return [
+    ...files.map((file) => literalPath(job, file)).map((file) => file && dirname(file)),
+    ...dirs.map((dir) => literalPath(job, dir)),
+  ].filter((dir): dir is string => dir !== undefined);
+}
+
 /** Program working directories supervisord would fail to chdir into if missing. */
 export function programDirs(job: LifecycleJob): string[] {
   return Object.values(job.supervisor.program ?? {})
-    .map((program) => program.directory)
-    .filter((dir): dir is string => dir !== undefined && dir.startsWith('/') && !dir.includes('%('));
+    .map((program) => literalPath(job, program.directory))
+    .filter((dir): dir is string => dir !== undefined);
 }

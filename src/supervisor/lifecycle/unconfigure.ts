@@ -1,4 +1,4 @@
-/** `unconfigure`: the job's files gone, once its supervisord is down. */
+/** `unconfigure`: what `configure` created gone, once the job's supervisord is down. */
 import { homedir, tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { EndpointUnreachable } from '../errors.js';
@@ -12,7 +12,9 @@ export interface UnconfigureResult {
 }
 
 /**
- * Removes the config file and the working dir (logs included). Refuses while the job's supervisord
+ * Removes what `configure` recorded as created (the working dir with its logs when configure made
+ * it; otherwise only the files and directories it added), the applied-config digest and the state
+ * file. Anything else, in or beside the working dir, stays. Refuses while the job's supervisord
  * runs: stop it first. Running it again is fine.
  */
 export async function unconfigure(
@@ -33,14 +35,28 @@ export async function unconfigure(
       undefined,
     );
   }
-  refuseDangerous(job.workingDir);
+  const created = job.statePath === undefined ? [] : await createdPaths(ctx, job.statePath);
+  created.forEach(refuseDangerous);
   const removed: string[] = [];
-  for (const path of [job.configPath, appliedConfigPath(job), job.statePath, job.workingDir]) {
+  const owned = [appliedConfigPath(job), ...created.reverse(), job.statePath];
+  for (const path of owned) {
     if (path === undefined || !(await ctx.host.exists(path))) continue;
     await ctx.host.remove(path);
     removed.push(path);
   }
   return { removed };
+}
+
+/** The paths the state file says `configure` created (none when there is no state file). */
+async function createdPaths(ctx: ReturnType<typeof contextOf>, statePath: string): Promise<string[]> {
+  const text = await ctx.host.readText(statePath);
+  if (text === undefined) return [];
+  try {
+    const created = (JSON.parse(text) as { created?: unknown }).created;
+    return Array.isArray(created) ? created.filter((path): path is string => typeof path === 'string') : [];
+  } catch {
+    throw new JobNotReady(`unreadable job state ${statePath}: remove the job's files by hand`);
+  }
 }
 
 /** Whether a supervisord answers on the job's own unix socket (its pidfile may have been removed). */
@@ -55,7 +71,7 @@ async function answers(ctx: ReturnType<typeof contextOf>, job: LifecycleJob): Pr
   }
 }
 
-/** A working dir of `/`, the home or the temp dir itself is a configuration mistake, never ours to delete. */
+/** `/`, a top-level directory, the home or the temp dir itself is never ours to delete. */
 function refuseDangerous(dir: string): void {
   const path = resolve(dir);
   if (
@@ -63,8 +79,6 @@ function refuseDangerous(dir: string): void {
     path === resolve(homedir()) ||
     path === resolve(tmpdir())
   ) {
-    throw new JobNotReady(
-      `refusing to remove working_dir ${path}: choose a directory of its own for the job`,
-    );
+    throw new JobNotReady(`refusing to remove ${path}: choose a directory of its own for the job`);
   }
 }
