@@ -8,9 +8,10 @@ import { TriggerRegistry } from '../../triggers/index.js';
 import { ConnectionResolver } from '../triggerer/connections.js';
 import { Triggerer } from '../triggerer/daemon.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../triggerer/embedded-redis.js';
-import { DEFAULT_METRICS_PORT } from '../triggerer/http.js';
+import { DEFAULT_METRICS_PORT } from '../triggerer/options.js';
 import { createLogger } from '../triggerer/logger.js';
-import { loadTriggererConfig, LOG_LEVELS, parseTriggererConfig } from '../triggerer/options.js';
+import { loadTriggererConfig, parseTriggererConfig } from '../triggerer/config-file.js';
+import { LOG_LEVELS } from '../triggerer/logger.js';
 import { defaultStateDir, redactRedisUrl, redisOptions } from '../triggerer/redis.js';
 import { parseDuration } from '../config/duration.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
@@ -29,7 +30,8 @@ options:
   --lock-duration DUR      BullMQ job lock (default 8s); failover <= lock-duration + stalled-interval
   --stalled-interval DUR   BullMQ stalled check period (default 2s)
   --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info)
-  --metrics-port N|none    serve /metrics /healthz /readyz on port N (default 9464; 0 or none: off)
+  --metrics-port N|none    serve /metrics /healthz /readyz on port N (default 9464; 0: any free
+                           port, logged; none: off)
   --metrics-host ADDR      address of that server (default 127.0.0.1; 0.0.0.0 in a container)
 `;
 
@@ -161,12 +163,15 @@ function duration(flag: string, text: string | undefined): number | undefined {
   }
 }
 
-/** `--metrics-port` / `metrics_port`: a port, or 0 / none for no server (null); unset: the default. */
+/**
+ * `--metrics-port` / `metrics_port`: a port (0: any free port, as in the TypeScript options), or
+ * none for no server (null); unset: the default.
+ */
 function metricsPort(value: string | number | undefined): number | null {
   if (value === undefined) return DEFAULT_METRICS_PORT;
   if (value === 'none') return null;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65_535 || String(value).trim() === '')
     throw new UsageError(`--metrics-port: expected a port number 0-65535 or 'none', got '${value}'`);
-  return port === 0 ? null : port;
+  return port;
 }

@@ -8,11 +8,10 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './options.js';
 
 /** Default key prefix of the heartbeats. */
 export const HEARTBEAT_PREFIX = 'st:triggerers';
-/** Default beat period (Airflow's triggerer beats every 5 s, too). */
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
 
 /** What a triggerer reports about its load at each beat. */
 export interface TriggererLoad {

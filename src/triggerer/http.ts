@@ -5,9 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-
-/** Default port of the health and metrics server (the OpenTelemetry Prometheus exporter's). */
-export const DEFAULT_METRICS_PORT = 9464;
+import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from './options.js';
 
 /** What the daemon reports about itself at each probe. */
 export interface HealthStatus {
@@ -54,7 +52,7 @@ export class HealthServerError extends Error {
 /** Starts the health and metrics server; resolves once it listens. */
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
   const port = options.port ?? DEFAULT_METRICS_PORT;
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host ?? DEFAULT_METRICS_HOST;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new HealthServerError(`metrics port must be an integer from 0 to 65535, got ${port}`);
   }

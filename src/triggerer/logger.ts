@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
-import { pino, stdSerializers, type DestinationStream, type Level, type Logger } from 'pino';
+import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
 
 /** Paths pino replaces with {@link REDACTED} before a line is written. */
 export const REDACT_PATHS = [
@@ -18,13 +18,18 @@ export const REDACT_PATHS = [
   'connection.password',
 ] as const;
 
+/** Every level a logger of this project may be set to, lowest first. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /** What a redacted value reads as. */
 export const REDACTED = '[redacted]';
 
 /** Options for {@link createLogger}. */
 export interface LoggerOptions {
   /** Lowest level written. @default 'info' */
-  level?: Level | 'silent';
+  level?: LogLevel;
   /** Human-readable lines (pino-pretty). @default true only when writing to stdout and stdout is a TTY */
   pretty?: boolean;
   /** Where lines go. @default stdout */

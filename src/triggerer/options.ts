@@ -1,14 +1,13 @@
 /**
- * The triggerer's own configuration file (YAML or JSON), validated with zod. Keys are snake_case as
- * in every other file of this project; `loadTriggererConfig` returns them as written, with defaults.
+ * The triggerer's options as the TypeScript API takes them, their defaults, and the one function
+ * that applies them (`triggererSettings`): no other module writes a default of its own.
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
-import { durationSchema } from '../config/duration.js';
-import { ConnectionSchema } from './connections.js';
-import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './heartbeat.js';
+import type { ConnectionOptions } from 'bullmq';
+import type { Logger } from 'pino';
+import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
+import type { TriggerLookup } from './intake.js';
+import type { TriggererMetrics } from './metrics.js';
+import type { PollerSource } from './trigger-run.js';
 
 /** Default number of triggers one process watches at once (Airflow's default, too). */
 export const DEFAULT_CAPACITY = 1000;
@@ -25,105 +24,116 @@ export const DEFAULT_CRASH_RESET_MS = 30_000;
 /** Default poll interval of an endpoint when a trigger names none. */
 export const DEFAULT_INTERVAL_MS = 5000;
 
-/** A duration key of this file, in ms, within `[minMs, maxMs]` (each reaches a timer). */
-const Duration = (minMs: number, maxMs: number, words: string) =>
-  durationSchema().refine((ms) => ms >= minMs && ms <= maxMs, { error: `must be from ${words}` });
-
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-
-/** The triggerer config file. Every key is optional; CLI flags override them. Durations: `8s`, `500ms`, or seconds. */
-export const TriggererConfigSchema = z
-  .object({
-    redis_url: z
-      .string()
-      .optional()
-      .describe('redis://, rediss:// or unix:// URL; default: $REDIS_URL, else an embedded redis-server'),
-    capacity: z.number().int().positive().default(DEFAULT_CAPACITY).describe('triggers watched at once'),
-    plugins: z
-      .array(z.string())
-      .default([])
-      .describe('module paths of extra trigger definitions, loaded at start-up'),
-    connections: z.record(z.string(), ConnectionSchema).default({}).describe('named supervisor endpoints'),
-    state_dir: z.string().optional().describe('where the embedded redis lives'),
-    default_interval: Duration(100, 86_400_000, '100ms to 24h')
-      .default(DEFAULT_INTERVAL_MS)
-      .describe('poll interval when a trigger names none'),
-    lock_duration: Duration(500, 600_000, '500ms to 10m')
-      .default(DEFAULT_LOCK_DURATION_MS)
-      .describe('BullMQ job lock duration'),
-    stalled_interval: Duration(100, 600_000, '100ms to 10m')
-      .default(DEFAULT_STALLED_INTERVAL_MS)
-      .describe('BullMQ stalled-check period'),
-    crash_reset_after: Duration(0, 86_400_000, '0 to 24h')
-      .default(DEFAULT_CRASH_RESET_MS)
-      .describe('a trigger watched this long by one triggerer has its crash count reset'),
-    log_level: z.enum(LOG_LEVELS).default('info'),
-    metrics_port: z
-      .union([z.int().min(0).max(65_535), z.literal('none')], {
-        error: 'metrics_port: expected a port number 0-65535 or "none"',
-      })
-      .optional()
-      .describe('port of /metrics /healthz /readyz (default 9464); 0 or none: no server'),
-    metrics_host: z.string().min(1).default('127.0.0.1').describe('address of that server'),
-    heartbeat_interval: Duration(100, 3_600_000, '100ms to 1h')
-      .default(DEFAULT_HEARTBEAT_INTERVAL_MS)
-      .describe('period of the heartbeat `status` reads'),
-    share_pollers: z
-      .boolean()
-      .default(true)
-      .describe('one poll per endpoint and interval for all its triggers; false only for benchmarks'),
-  })
-  .strict();
-export type TriggererConfig = z.output<typeof TriggererConfigSchema>;
-
-/** A config file that cannot be read, parsed or validated. */
-export class InvalidTriggererConfig extends Error {
-  override name = 'InvalidTriggererConfig';
-}
-
-/** Parses and validates config text; `source` names it in errors. */
-export function parseTriggererConfig(text: string, source = 'triggerer config'): TriggererConfig {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text) ?? {};
-  } catch (error) {
-    // Only the first line: YAML's message goes on to quote the offending line, which may hold a password.
-    const reason = (error as Error).message.split('\n')[0]?.replace(/:$/, '');
-    throw new InvalidTriggererConfig(`${source}: not YAML/JSON: ${reason}`);
-  }
-  const parsed = TriggererConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new InvalidTriggererConfig(`${source}: ${issues.join('; ')}`);
-  }
-  return parsed.data;
-}
-
+/** Default beat period (Airflow's triggerer beats every 5 s, too). */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
+/** Default crashes a trigger may survive in a row before its job fails. */
+export const DEFAULT_MAX_STALLED_COUNT = 3;
+/** Default BullMQ key prefix. */
+export const DEFAULT_PREFIX = 'bull';
 /**
- * Reads a config file. Relative paths inside it (plugins, password files, job files, state_dir) are
- * resolved against the file's directory.
+ * Default port of /metrics /healthz /readyz of the CLI's triggerer (the OpenTelemetry Prometheus
+ * exporter's); the library serves none unless asked.
  */
-export async function loadTriggererConfig(path: string): Promise<TriggererConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new InvalidTriggererConfig(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code}`);
-  }
-  const config = parseTriggererConfig(text, path);
-  const base = dirname(resolve(path));
-  const local = (p: string) => (p.startsWith('.') ? resolve(base, p) : p);
+export const DEFAULT_METRICS_PORT = 9464;
+/** Default address of that server: loopback only. */
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
+
+/** Options for {@link Triggerer}. */
+export interface TriggererOptions {
+  /** BullMQ/ioredis connection options (see `redisOptions(url)`). */
+  connection: ConnectionOptions;
+  /** Definitions by classpath: the built-ins plus the configured plugins. */
+  registry: TriggerLookup;
+  /** Endpoint names to endpoints (a ConnectionResolver). */
+  endpoints: {
+    resolve(name: string): SupervisorEndpoint;
+    /** Loads a name again; true when it changed (a job configured anew). */
+    refresh?(name: string): Promise<boolean>;
+    /** Whether a connection of that name exists here, usable or not. */
+    knows?(name: string): boolean;
+    /** Every name it knows. */
+    names?(): string[];
+  };
+  /** Triggers this process watches at once. @default 1000 */
+  capacity?: number;
+  /** BullMQ job lock duration in ms; renewed every half of it. @default 8000 */
+  lockDurationMs?: number;
+  /** BullMQ stalled-check period in ms. Crash failover takes at most lock + stalled. @default 2000 */
+  stalledIntervalMs?: number;
+  /**
+   * Crashes a trigger may survive: past this many stalled-check recoveries its job fails (and its
+   * continuation sees `failed`), so a trigger that kills every triggerer cannot loop forever. @default 3
+   */
+  maxStalledCount?: number;
+  /**
+   * A trigger watched this long by one holder has its crash count reset: a long watch survives any
+   * number of crashes that are not its fault, while a record that kills its holder sooner still
+   * fails after `maxStalledCount` of them. @default 30000
+   */
+  crashResetMs?: number;
+  /** Poll interval of an endpoint when a trigger names none. @default 5000 */
+  defaultIntervalMs?: number;
+  /** BullMQ key prefix. @default 'bull' */
+  prefix?: string;
+  /** @default createLogger(): pino JSON at info, pretty in a terminal, credentials redacted */
+  logger?: Logger;
+  /** Metrics of this triggerer. @default new TriggererMetrics({ capacity }) */
+  metrics?: TriggererMetrics;
+  /** Port of /metrics /healthz /readyz; undefined or null: no server; 0: any free port. @default none */
+  metricsPort?: number | null;
+  /** Address of that server. @default '127.0.0.1' */
+  metricsHost?: string;
+  /** Heartbeat period in ms (the beat lives 3 periods). @default 5000 */
+  heartbeatIntervalMs?: number;
+  /** Share one poll per endpoint and interval among its triggers (false: the benchmark baseline). @default true */
+  sharePollers?: boolean;
+  /** The pollers (tests inject their own). @default new SharedPollers(...) */
+  pollers?: PollerSource;
+  /** Clock in unix ms. @default Date.now */
+  now?: () => number;
+  /**
+   * Called once while closing a started triggerer, when the hand-off needs nothing more of this
+   * process's CPU: every watcher stopped and every claim offered to the listening peers (or on its
+   * way back to wait). What is left (settling the claims, closing the connections) only delays this
+   * process's own exit. The CLI lowers its priority here, not before: a closing process starved of
+   * CPU while it still stops and offers would hold the whole hand-off up.
+   */
+  onOffered?: () => void;
+}
+
+/** The options with every default applied. */
+export type TriggererSettings = Required<
+  Pick<
+    TriggererOptions,
+    | 'capacity'
+    | 'lockDurationMs'
+    | 'stalledIntervalMs'
+    | 'maxStalledCount'
+    | 'crashResetMs'
+    | 'defaultIntervalMs'
+    | 'prefix'
+    | 'metricsHost'
+    | 'heartbeatIntervalMs'
+    | 'sharePollers'
+    | 'now'
+  >
+> &
+  TriggererOptions;
+
+/** Applies the defaults of {@link TriggererOptions}. */
+export function triggererSettings(options: TriggererOptions): TriggererSettings {
   return {
-    ...config,
-    plugins: config.plugins.map(local),
-    state_dir: config.state_dir === undefined ? undefined : resolve(base, config.state_dir),
-    connections: Object.fromEntries(
-      Object.entries(config.connections).map(([name, c]) => [
-        name,
-        'job' in c
-          ? { ...c, job: resolve(base, c.job) }
-          : { ...c, password_file: c.password_file && resolve(base, c.password_file) },
-      ]),
-    ),
+    ...options,
+    capacity: options.capacity ?? DEFAULT_CAPACITY,
+    lockDurationMs: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+    stalledIntervalMs: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
+    maxStalledCount: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
+    crashResetMs: options.crashResetMs ?? DEFAULT_CRASH_RESET_MS,
+    defaultIntervalMs: options.defaultIntervalMs ?? DEFAULT_INTERVAL_MS,
+    prefix: options.prefix ?? DEFAULT_PREFIX,
+    metricsHost: options.metricsHost ?? DEFAULT_METRICS_HOST,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+    sharePollers: options.sharePollers ?? true,
+    now: options.now ?? Date.now,
   };
 }

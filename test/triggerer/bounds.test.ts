@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { TriggerRegistry } from '../../triggers/index.js';
 import { MAX_DURATION_TEXT, parseDuration } from '../../src/config/duration.js';
 import { acceptTrigger, InvalidTriggerRecord } from '../../src/triggerer/intake.js';
-import { InvalidTriggererConfig, parseTriggererConfig } from '../../src/triggerer/options.js';
+import { InvalidTriggererConfig, parseTriggererConfig } from '../../src/triggerer/config-file.js';
 
 const endpoints = { resolve: (name: string) => ({ url: `unix:///tmp/${name}.sock` }) };
 

@@ -8,7 +8,7 @@ import {
   parseTriggererConfig,
   InvalidTriggererConfig,
   loadTriggererConfig,
-} from '../../src/triggerer/options.js';
+} from '../../src/triggerer/config-file.js';
 import { InvalidRedisUrl, redactRedisUrl, redisOptions } from '../../src/triggerer/redis.js';
 import { tempDir } from '../fixtures/tmp.js';
 

@@ -60,7 +60,11 @@ describe('job connections and unknown endpoints', () => {
 
   test('started before the job is configured, and kept across unconfigure/configure: no 401', async (t) => {
     const dir = await tempDir('jobconn-');
-    t.after(() => dir.remove());
+    // Its supervisords first (found by their pidfiles), then their folder.
+    t.after(async () => {
+      await stopDaemons();
+      await dir.remove();
+    });
     const workingDir = join(dir.path, 'wd');
     const file = await writeJobFile(dir.path, {
       working_dir: workingDir,
@@ -93,7 +97,10 @@ describe('job connections and unknown endpoints', () => {
 
   test('a trigger for an endpoint this triggerer has no connection for waits for a live peer that has one', async (t) => {
     const dir = await tempDir('route-');
-    t.after(() => dir.remove());
+    t.after(async () => {
+      await stopDaemons();
+      await dir.remove();
+    });
     const workingDir = join(dir.path, 'wd');
     const file = await writeJobFile(dir.path, {
       working_dir: workingDir,
@@ -104,7 +111,6 @@ describe('job connections and unknown endpoints', () => {
     await configure(job);
     await start(job);
     await startPrograms(job);
-    t.after(() => stop(job));
 
     const strangerLines: string[] = [];
     const stranger = await triggererWith(t, {}, strangerLines);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Subscription } from 'rxjs';
 import { SupervisorClient } from '../../src/supervisor/client.js';
 import type { ProcessInfo } from '../../src/supervisor/states.js';
-import { InvalidTriggererConfig, parseTriggererConfig } from '../../src/triggerer/options.js';
+import { InvalidTriggererConfig, parseTriggererConfig } from '../../src/triggerer/config-file.js';
 import { SharedPollers } from '../../src/triggerer/pollers.js';
 import { waitUntil } from '../fixtures/processes.js';
 import { startSupervisord, type SupervisordHandle } from '../fixtures/supervisord.js';

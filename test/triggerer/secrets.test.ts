@@ -13,7 +13,7 @@ import { TRIGGERS_QUEUE } from '../../src/record.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer } from '../../src/triggerer/daemon.js';
 import { createLogger } from '../../src/triggerer/logger.js';
-import { InvalidTriggererConfig, parseTriggererConfig } from '../../src/triggerer/options.js';
+import { InvalidTriggererConfig, parseTriggererConfig } from '../../src/triggerer/config-file.js';
 import { redisOptions } from '../../src/triggerer/redis.js';
 import { waitUntil } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
