@@ -9,14 +9,19 @@ export {
   startPrograms,
   restartPrograms,
   stopPrograms,
+  type ProgramsOptions,
   type StartProgramsOptions,
+  type StartProgress,
   type ProgramsResult,
 } from './programs.js';
+export { selectProcesses } from './select.js';
 export {
   check,
   formatCheckTable,
   formatUptime,
   type CheckMode,
+  type CheckVerdict,
+  type ProgramVerdict,
   type CheckOptions,
   type CheckResult,
   type ProgramRow,
