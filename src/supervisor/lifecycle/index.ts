@@ -16,6 +16,15 @@ export {
 } from './programs.js';
 export { selectProcesses } from './select.js';
 export {
+  followProgramLog,
+  lastLines,
+  tailProgramLog,
+  type FollowOptions,
+  type LogChannel,
+  type LogEnd,
+  type TailOptions,
+} from './logs.js';
+export {
   check,
   formatCheckTable,
   formatUptime,
