@@ -189,7 +189,9 @@ export async function resolveJob(
   supervisor.supervisorctl = { serverurl, username, password, ...job.supervisorctl };
 
   const checked = supervisorConfigSchema.safeParse(supervisor);
-  if (!checked.success) throw new ConfigError(issuesFromZod(checked.error));
+  if (!checked.success) {
+    throw new ConfigError(issuesFromZod(checked.error, { schema: supervisorConfigSchema }));
+  }
 
   return {
     workingDir,

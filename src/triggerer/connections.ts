@@ -17,8 +17,8 @@ export const ConnectionSchema = z.union([
       password: z.string().optional(),
       password_file: z.string().optional().describe('file whose first line is the password'),
       password_env: z.string().optional().describe('environment variable holding the password'),
-      timeout: durationSchema('timeout')
-        .refine((ms) => ms > 0, { error: 'timeout: must be more than 0' })
+      timeout: durationSchema()
+        .refine((ms) => ms > 0, { error: 'must be more than 0' })
         .optional()
         .describe('per-call timeout: 10s, 500ms, or seconds'),
     })

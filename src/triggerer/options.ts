@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { durationSchema } from '../config/duration.js';
+import { formatIssues, issuesFromZod } from '../config/errors.js';
 import { ConnectionSchema } from './connections.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './heartbeat.js';
 
@@ -49,7 +50,7 @@ export const TriggererConfigSchema = z
     log_level: z.enum(LOG_LEVELS).default('info'),
     metrics_port: z
       .union([z.int().min(0).max(65_535), z.literal('none')], {
-        error: 'metrics_port: expected a port number 0-65535 or "none"',
+        error: 'expected a port number 0-65535 or "none"',
       })
       .optional()
       .describe('port of /metrics /healthz /readyz (default 9464); 0 or none: no server'),
@@ -80,8 +81,8 @@ export function parseTriggererConfig(text: string, source = 'triggerer config'):
   }
   const parsed = TriggererConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new InvalidTriggererConfig(`${source}: ${issues.join('; ')}`);
+    const issues = issuesFromZod(parsed.error, { schema: TriggererConfigSchema });
+    throw new InvalidTriggererConfig(`${source}: ${formatIssues(issues, '; ')}`);
   }
   return parsed.data;
 }
