@@ -1,8 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { printEventWhenFinished, stillWaitingLine } from '../src/cli/args.js';
 import { main } from '../src/cli/main.js';
+import { defer } from '../src/client/index.js';
 import { runCli } from './fixtures/cli.js';
+import { startRedis } from './fixtures/redis.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -63,4 +66,30 @@ test('every command and subcommand answers --help with its own usage and exit 0'
       );
     }
   }
+});
+
+test('a wait says it is still waiting on a terminal only', async (t) => {
+  assert.equal(stillWaitingLine('abc', 12_400), 'still waiting for abc (12s)\n');
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  // no triggerer runs: the trigger stays waiting until the wait gives up
+  const { triggerId } = await defer(
+    { classpath: 'time.TimeDeltaTrigger', kwargs: { delta: '1h' } },
+    { connection: redis.url, id: 'nobody-fires-this' },
+  );
+  const waitOn = async (stderrIsTTY: boolean) => {
+    let stderr = '';
+    const io = { stdout: () => {}, stderr: (text: string) => (stderr += text), env: {}, stderrIsTTY };
+    const code = await printEventWhenFinished('defer', triggerId, redis.url, 1200, io, 300);
+    return { code, stderr };
+  };
+  const tty = await waitOn(true);
+  assert.equal(tty.code, 3);
+  assert.match(
+    tty.stderr,
+    /^still waiting for nobody-fires-this \(0s\)\nstill waiting for nobody-fires-this/,
+  );
+  const piped = await waitOn(false);
+  assert.equal(piped.code, 3);
+  assert.doesNotMatch(piped.stderr, /still waiting/, 'no progress lines into a pipe or a log');
 });
