@@ -1,7 +1,7 @@
 /**
  * The local lifecycle of a job's supervisord, one idempotent step each:
  * configure → start → start-programs → check → stop-programs → stop → unconfigure, plus
- * restart-programs and force-kill.
+ * restart-programs, force-kill and reading a program's log (tail).
  */
 export { configure, type ConfigureResult } from './configure.js';
 export { start, type StartResult } from './start.js';
