@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadJobFiles, resolveJob, type ResolvedJob } from '../config/index.js';
 import { didYouMean } from '../config/suggest.js';
 import {
+  AmbiguousProgram,
   check,
   configure,
   followProgramLog,
@@ -232,8 +233,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   try {
     return await runStep(step, job, programs, values, lines, io);
   } catch (error) {
-    // a program name the supervisord does not know is a usage problem, like an unknown flag
-    if (error instanceof UnknownProgram) throw new UsageError(error.message);
+    // a program name that does not fit the supervisord's programs is a usage problem, like a bad flag
+    if (error instanceof UnknownProgram || error instanceof AmbiguousProgram)
+      throw new UsageError(error.message);
     throw error;
   }
 }

@@ -13,6 +13,7 @@ import {
   start,
   startPrograms,
   stopPrograms,
+  LifecycleTimeout,
   ProgramStartFailed,
   UnknownProgram,
   type LifecycleOptions,
@@ -232,4 +233,33 @@ test('start-programs reports each state change while it waits', async (t) => {
   assert.ok(changes.includes('web:web: STARTING -> RUNNING'), changes.join('\n'));
   const starting = seen.find((p) => p.changes.some((c) => c.to === 'STARTING'));
   assert.deepEqual(starting?.waiting, ['web:web'], 'a STARTING program is waited for');
+});
+
+test('a program still starting at the deadline is named with the ones that failed, or alone as a timeout', async (t) => {
+  const { job } = await runningJob(t, {
+    slow: { command: 'sleep 1000', startsecs: 60 },
+    crash: { command: "sh -c 'exit 3'" },
+  });
+  const short = { ...FAST, programsTimeoutMs: 1500 };
+  await assert.rejects(startPrograms(job, short), (error: Error) => {
+    assert.ok(error instanceof ProgramStartFailed);
+    assert.deepEqual(
+      error.failures.map((f) => [f.name, f.statename]),
+      [
+        ['crash:crash', 'EXITED'],
+        ['slow:slow', 'STARTING'],
+      ],
+    );
+    assert.match(error.message, /slow:slow: STARTING \(still STARTING after 1500 ms\)/);
+    return true;
+  });
+  await stopPrograms(job, FAST);
+  await assert.rejects(startPrograms(job, { ...short, programs: ['slow'] }), (error: Error) => {
+    assert.ok(error instanceof LifecycleTimeout);
+    assert.match(
+      error.message,
+      /timed out after 1500 ms waiting for slow:slow \(STARTING\) of .* to be RUNNING/,
+    );
+    return true;
+  });
 });

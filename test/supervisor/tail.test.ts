@@ -44,6 +44,8 @@ test('lastLines keeps the last complete lines, or says there are too few', () =>
 
 test('tail prints the last lines of a program stdout or stderr log', async (t) => {
   const { file, client } = await startedJob(t, {
+    merged: { command: 'sleep 1000', redirect_stderr: true },
+    twins: { command: 'sleep 1000', numprocs: 2, process_name: '%(program_name)s_%(process_num)s' },
     talker: {
       command:
         "sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo out $i; done; echo problem >&2; exec sleep 1000'",
@@ -64,6 +66,12 @@ test('tail prints the last lines of a program stdout or stderr log', async (t) =
   assert.equal(two.stdout, 'out 11\nout 12\n');
   const err = await runCli(['supervisor', 'tail', file, 'talker', '--stderr']);
   assert.equal(err.stdout, 'problem\n');
+  const twins = await runCli(['supervisor', 'tail', file, 'twins']);
+  assert.equal(twins.code, 2);
+  assert.match(twins.stderr, /'twins' names 2 processes \(twins:twins_0, twins:twins_1\): name one of them/);
+  const merged = await runCli(['supervisor', 'tail', file, 'merged', '--stderr']);
+  assert.equal(merged.code, 1);
+  assert.match(merged.stderr, /merged:merged has no stderr log \(redirect_stderr is set/);
   const bad = await runCli(['supervisor', 'tail', file, 'talker', '-n', 'lots']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /-n expects a number of lines, got 'lots'/);

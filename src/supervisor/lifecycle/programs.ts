@@ -61,9 +61,9 @@ export interface ProgramsResult {
 
 /**
  * Starts the programs and waits until each has been RUNNING for `steadyMs`, has run and exited with
- * an accepted code, or has failed; then fails with every program that failed (a refused start, FATAL, or an exit with an
- * unexpected code), with its reason and log tail. Programs already running are left alone unless
- * `restart`.
+ * an accepted code, or has failed; then fails naming every program that failed (a refused start,
+ * FATAL, or an exit with an unexpected code) with its reason and log tail. Programs already running
+ * are left alone unless `restart`.
  */
 export async function startPrograms(
   job: LifecycleJob,
@@ -76,7 +76,6 @@ export async function startPrograms(
     const names = options.programs?.length ? selected.map(qualifiedName) : undefined;
     if (options.restart) await stopEach(ctx, job, client, names);
     const before = pick(await client.getAllProcessInfo(), selected);
-    const since = Math.min(...before.map((info) => info.now));
     const results = names
       ? await eachProcess(names, (name) => client.startProcess(name, false))
       : await client.startAllProcesses(false);
@@ -88,48 +87,33 @@ export async function startPrograms(
         r.status !== FaultCode.ALREADY_STARTED &&
         r.status !== FaultCode.SPAWN_ERROR,
     );
-    const refusedNames = new Set(refused.map((r) => `${r.group}:${r.name}`));
-    const steady = steadyWatch(ctx.steadyMs);
-    const settled = (info: ProcessInfo) =>
-      refusedNames.has(qualifiedName(info)) ||
-      steady.has(info) ||
-      finished(job, info, since) ||
-      crashed(job, info, since);
+    const start = judgeStart(job, before, refused, ctx.steadyMs);
+    const report = progressReporter(before, start.settled, options.onProgress);
     let last = before;
-    const failedNow = () => last.filter((i) => !refusedNames.has(qualifiedName(i)) && crashed(job, i, since));
-    const report = progressReporter(before, settled, options.onProgress);
+    let late: ProgramFailure[] = [];
     try {
       await pollUntil(
         async () => {
-          last = pick(await client.getAllProcessInfo(), selected);
-          steady.look(last);
+          last = start.look(pick(await client.getAllProcessInfo(), selected));
           report(last);
-          return last.every(settled) ? last : undefined;
+          return last.every(start.settled) ? last : undefined;
         },
         {
           timeoutMs: ctx.programsTimeoutMs,
           intervalMs: ctx.pollIntervalMs,
           what: () =>
-            `waiting for ${describeWaiting(last.filter((i) => !settled(i)))} of ${job.configPath} to be RUNNING`,
+            `waiting for ${describeWaiting(last.filter((i) => !start.settled(i)))} of ${job.configPath} to be RUNNING`,
         },
       );
     } catch (error) {
       // a program still starting at the deadline is named along with the ones that failed meanwhile
-      if (!(error instanceof LifecycleTimeout) || (refused.length === 0 && failedNow().length === 0))
+      if (!(error instanceof LifecycleTimeout) || (refused.length === 0 && !last.some(start.failed)))
         throw error;
-      const late = last
-        .filter((i) => !settled(i))
-        .map((info) => ({
-          name: qualifiedName(info),
-          statename: info.statename,
-          spawnerr: `still ${info.statename} after ${ctx.programsTimeoutMs} ms`,
-          exitstatus: info.exitstatus,
-          logTail: '',
-        }));
-      throw new ProgramStartFailed([...(await failures(client, last, refused, failedNow())), ...late]);
+      late = last.filter((i) => !start.settled(i)).map((info) => stillStarting(info, ctx.programsTimeoutMs));
     }
-    if (refused.length > 0 || failedNow().length > 0) {
-      throw new ProgramStartFailed(await failures(client, last, refused, failedNow()));
+    const failed = last.filter(start.failed);
+    if (refused.length > 0 || failed.length > 0) {
+      throw new ProgramStartFailed([...(await failures(client, last, refused, failed)), ...late]);
     }
     return { processes: last, notes: [] };
   });
@@ -211,24 +195,49 @@ async function eachProcess(
 }
 
 /**
- * Which programs have been RUNNING for `steadyMs`: seen so across our looks, or up that long by
- * supervisord's clock (whole seconds, so one more).
+ * How each program stands after our start. Settled: refused, RUNNING for `steadyMs` (seen so across
+ * our looks, or up that long by supervisord's clock, whole seconds so one more), done or failed.
+ * Failed: FATAL or UNKNOWN, or exited with an unexpected code after our start; a refused start is
+ * reported on its own.
  */
-function steadyWatch(steadyMs: number) {
+function judgeStart(
+  job: LifecycleJob,
+  before: readonly ProcessInfo[],
+  refused: readonly ProcessStatus[],
+  steadyMs: number,
+) {
+  const since = Math.min(...before.map((info) => info.now));
+  const refusedNames = new Set(refused.map((r) => `${r.group}:${r.name}`));
   const runningSince = new Map<string, number>();
+  const steady = (info: ProcessInfo) => {
+    const seen = runningSince.get(qualifiedName(info));
+    if (!isRunning(info) || seen === undefined) return false;
+    return Date.now() - seen >= steadyMs || (info.now - info.start - 1) * 1000 >= steadyMs;
+  };
+  const failed = (info: ProcessInfo) => !refusedNames.has(qualifiedName(info)) && crashed(job, info, since);
   return {
-    look(infos: readonly ProcessInfo[]) {
+    /** Takes note of which programs run now; returns `infos`. */
+    look(infos: ProcessInfo[]): ProcessInfo[] {
       for (const info of infos) {
         const name = qualifiedName(info);
         if (!isRunning(info)) runningSince.delete(name);
         else if (!runningSince.has(name)) runningSince.set(name, Date.now());
       }
+      return infos;
     },
-    has(info: ProcessInfo): boolean {
-      const since = runningSince.get(qualifiedName(info));
-      if (!isRunning(info) || since === undefined) return false;
-      return Date.now() - since >= steadyMs || (info.now - info.start - 1) * 1000 >= steadyMs;
-    },
+    settled: (info: ProcessInfo) =>
+      refusedNames.has(qualifiedName(info)) || steady(info) || finished(job, info, since) || failed(info),
+    failed,
+  };
+}
+
+function stillStarting(info: ProcessInfo, timeoutMs: number): ProgramFailure {
+  return {
+    name: qualifiedName(info),
+    statename: info.statename,
+    spawnerr: `still ${info.statename} after ${timeoutMs} ms`,
+    exitstatus: info.exitstatus,
+    logTail: '',
   };
 }
 
