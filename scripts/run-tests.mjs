@@ -30,7 +30,7 @@ const result = spawnSync(
     'tsx',
     '--test',
     `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
-    '--test-timeout=120000',
+    '--test-timeout=300000',
     ...passThrough,
     ...files,
   ],

@@ -5,7 +5,7 @@ import { defineTrigger } from '../src/triggerer/definition.js';
 import { atTime } from '../src/triggerer/operators/at-time.js';
 import * as kw from './kwargs.js';
 
-export const DateTimeKwargs = z.strictObject({ moment: kw.isoTime('moment') });
+export const DateTimeKwargs = z.strictObject({ moment: kw.isoTime() });
 
 export const DateTimeTrigger = defineTrigger({
   classpath: 'time.DateTimeTrigger',

@@ -1,4 +1,7 @@
-/** zod pieces the built-in triggers' kwargs share; names are snake_case as in the Python projects. */
+/**
+ * zod pieces the built-in triggers' kwargs share; names are snake_case as in the Python projects.
+ * Messages say what is wrong, not where: every report prefixes the issue's path, the key.
+ */
 import { z } from 'zod';
 import { durationSchema } from '../src/config/duration.js';
 import { PROCESS_STATE_NAMES } from '../src/supervisor/states.js';
@@ -7,7 +10,7 @@ import { PROCESS_STATE_NAMES } from '../src/supervisor/states.js';
  * A duration, output in ms: text such as `250ms`, `10s`, `5m`, `1h30m`, `PT5M`, or a bare number of
  * SECONDS (the rule of every duration written as data; see src/config/duration.ts).
  */
-export const duration = (what: string) => durationSchema(what);
+export const duration = () => durationSchema();
 
 /** Shortest poll interval: supervisord itself looks at its processes about once a second. */
 export const MIN_INTERVAL_MS = 100;
@@ -16,31 +19,31 @@ export const MAX_INTERVAL_MS = 86_400_000;
 
 /** A poll interval in ms, from 100 ms to 24 h. */
 export const interval = () =>
-  duration('interval').refine((ms) => ms >= MIN_INTERVAL_MS && ms <= MAX_INTERVAL_MS, {
-    error: 'interval: must be from 100ms to 24h',
+  duration().refine((ms) => ms >= MIN_INTERVAL_MS && ms <= MAX_INTERVAL_MS, {
+    error: 'must be from 100ms to 24h',
   });
 
 /** An absolute ISO 8601 date-time with a time zone. */
-export const isoTime = (what: string) =>
+export const isoTime = () =>
   z.iso.datetime({
     offset: true,
-    error: `${what}: expected an ISO 8601 date-time with a time zone, e.g. 2030-01-01T00:00:00Z`,
+    error: 'expected an ISO 8601 date-time with a time zone, e.g. 2030-01-01T00:00:00Z',
   });
 
 /** The name of a supervisor connection in the triggerer's config (never a URL with credentials). */
 export const endpoint = () =>
   z
-    .string({ error: 'endpoint: expected the name of a supervisor connection, e.g. "box-3"' })
-    .min(1, { error: 'endpoint: must not be empty' });
+    .string({ error: 'expected the name of a supervisor connection, e.g. "box-3"' })
+    .min(1, { error: 'must not be empty' });
 
 /** Programs to watch: `name`, `group:name` or `group:*`; empty or omitted means every program. */
 export const programs = () =>
   z
     .array(
-      z.string({ error: 'programs: each entry must be a string' }).regex(/^[^\s:]+(:[^\s:]+)?$/, {
-        error: 'programs: expected entries like "name", "group:name" or "group:*"',
+      z.string({ error: 'expected a program name' }).regex(/^[^\s:]+(:[^\s:]+)?$/, {
+        error: 'expected a program name like "name", "group:name" or "group:*"',
       }),
-      { error: 'programs: expected a list of program names' },
+      { error: 'expected a list of program names' },
     )
     .default([]);
 
@@ -49,23 +52,21 @@ export const states = () =>
   z
     .array(
       z.enum(PROCESS_STATE_NAMES, {
-        error: `states: each entry must be one of ${PROCESS_STATE_NAMES.join(', ')}`,
+        error: `expected one of ${PROCESS_STATE_NAMES.join(', ')}`,
       }),
       {
-        error: 'states: expected a list of process state names',
+        error: 'expected a list of process state names',
       },
     )
-    .min(1, { error: 'states: name at least one target state' });
+    .min(1, { error: 'name at least one target state' });
 
 /** Exit codes that count as expected. */
 export const exitcodes = () =>
-  z.array(z.int().min(0).max(255), { error: 'exitcodes: expected a list of integers 0-255' });
+  z.array(z.int().min(0).max(255), { error: 'expected a list of integers 0-255' });
 
 /** What an explicit user cancel does to the watched programs. */
 export const onCancel = () =>
-  z
-    .enum(['none', 'stop_programs'], { error: 'on_cancel: expected "none" or "stop_programs"' })
-    .default('none');
+  z.enum(['none', 'stop_programs'], { error: 'expected "none" or "stop_programs"' }).default('none');
 
 /** How long the endpoint may fail continuously before the trigger fails. */
-export const unreachableBudget = () => duration('unreachable_budget').optional();
+export const unreachableBudget = () => duration().optional();

@@ -14,7 +14,7 @@ export const ProgramStateKwargs = z.strictObject({
   endpoint: kw.endpoint(),
   programs: kw.programs(),
   states: kw.states(),
-  mode: z.enum(['all', 'any'], { error: 'mode: expected "all" or "any"' }).default('all'),
+  mode: z.enum(['all', 'any'], { error: 'expected "all" or "any"' }).default('all'),
   /** When given, an EXITED program counts as EXITED only with one of these codes. */
   exitcodes: kw.exitcodes().optional(),
   interval: kw.interval().optional(),

@@ -21,11 +21,11 @@ export const ProgramWatchKwargs = z.strictObject({
   interval: kw.interval().optional(),
   unreachable_budget: kw.unreachableBudget(),
   /** Longest run, measured from `reference_time` (kept unchanged across retriggers). */
-  runtime: kw.duration('runtime').optional(),
+  runtime: kw.duration().optional(),
   /** When the run started; defaults to when the record was enqueued. */
-  reference_time: kw.isoTime('reference_time').optional(),
+  reference_time: kw.isoTime().optional(),
   /** Wall-clock end of the run. */
-  endtime: kw.isoTime('endtime').optional(),
+  endtime: kw.isoTime().optional(),
   on_cancel: kw.onCancel(),
 });
 export type ProgramWatchKwargs = z.output<typeof ProgramWatchKwargs>;

@@ -9,8 +9,8 @@ import { atTime } from '../src/triggerer/operators/at-time.js';
 import * as kw from './kwargs.js';
 
 export const TimeDeltaKwargs = z.strictObject({
-  delta: kw.duration('delta'),
-  reference_time: kw.isoTime('reference_time').optional(),
+  delta: kw.duration(),
+  reference_time: kw.isoTime().optional(),
 });
 
 export const TimeDeltaTrigger = defineTrigger({

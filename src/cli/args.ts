@@ -37,14 +37,30 @@ export const EXIT_BY_STATUS: Record<TriggerStatus, number> = {
   cancelled: 4,
 };
 
-/** Waits for a trigger's event, prints it as one JSON line and returns the exit code of its status. */
+/** How often a wait says on a terminal that it is still waiting. */
+export const STILL_WAITING_EVERY_MS = 10_000;
+
+/** The line a wait prints on a terminal every `STILL_WAITING_EVERY_MS`. */
+export function stillWaitingLine(triggerId: string, elapsedMs: number): string {
+  return `still waiting for ${triggerId} (${Math.round(elapsedMs / 1000)}s)\n`;
+}
+
+/**
+ * Waits for a trigger's event, prints it as one JSON line and returns the exit code of its status.
+ * On a terminal, says every `everyMs` that it is still waiting.
+ */
 export async function printEventWhenFinished(
   command: string,
   triggerId: string,
   connection: RedisConnection,
   timeoutMs: number | undefined,
   io: CliIO,
+  everyMs = STILL_WAITING_EVERY_MS,
 ): Promise<number> {
+  const started = Date.now();
+  const ticker = io.stderrIsTTY
+    ? setInterval(() => io.stderr(stillWaitingLine(triggerId, Date.now() - started)), everyMs)
+    : undefined;
   try {
     const event = await waitFor(triggerId, { connection, timeoutMs, pollMs: 500 });
     io.stdout(`${JSON.stringify(event)}\n`);
@@ -53,5 +69,7 @@ export async function printEventWhenFinished(
     if (!(error instanceof WaitTimeout)) throw error;
     io.stderr(`supervisor-triggerer ${command}: ${error.message} (is a triggerer running?)\n`);
     return EXIT_BY_STATUS.timeout;
+  } finally {
+    clearInterval(ticker);
   }
 }

@@ -17,6 +17,34 @@ import { eventJsonSchema, recordJsonSchema } from '../record.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 import { usageErrors } from './args.js';
 
+/** Each subcommand's own usage, for `config <subcommand> --help`. */
+const SUB_USAGE: Record<string, string> = {
+  validate: `usage: supervisor-triggerer config validate FILE... [--set key.path=value]...
+
+Loads the job files (layered: later ones win), applies the overrides and checks everything.
+Prints ok, or one line per problem and exits 1.
+`,
+  render: `usage: supervisor-triggerer config render FILE... [--set key.path=value]... [--write]
+
+Prints the complete supervisord.conf of the job; --write also writes it to config_path, creates the
+program folders and saves the state file, so 'supervisord -c <config_path>' runs it.
+`,
+  import: `usage: supervisor-triggerer config import SUPERVISORD_CONF [--working-dir DIR] [--relocate]
+                                            [--convenience-defaults]
+
+Prints the job file (YAML) equivalent to an existing supervisord.conf (and the files its [include]
+pulls in). The source is only read: the job gets a working dir of its own (DIR, default
+./<name>-job), %(here)s is expanded to the source's directory, and programs keep supervisord's own
+defaults (--convenience-defaults: this project's). --relocate puts supervisord's log, pidfile and
+socket in DIR instead of where the source has them.
+`,
+  schema: `usage: supervisor-triggerer config schema [--record | --event]
+
+Prints the JSON Schema of the job file format, or with --record / --event of the trigger record /
+TriggerEvent exchanged with the triggerer.
+`,
+};
+
 const USAGE = `usage: supervisor-triggerer config <subcommand>
 
   validate FILE... [--set key.path=value]...   check job files; prints ok or one line per problem
@@ -61,7 +89,7 @@ async function dispatch(sub: string | undefined, args: string[], io: CliIO): Pro
         set: { type: 'string', multiple: true },
         ...(sub === 'render' ? { write: { type: 'boolean' } } : {}),
       });
-      if (values.help) return (io.stdout(USAGE), EXIT_OK);
+      if (values.help) return (io.stdout(SUB_USAGE[sub]!), EXIT_OK);
       if (positionals.length === 0) throw new UsageError(`${sub} needs at least one job file`);
       const { resolved, text } = await loadAndResolve(
         positionals,
@@ -82,7 +110,7 @@ async function dispatch(sub: string | undefined, args: string[], io: CliIO): Pro
         relocate: { type: 'boolean' },
         'convenience-defaults': { type: 'boolean' },
       });
-      if (values.help) return (io.stdout(USAGE), EXIT_OK);
+      if (values.help) return (io.stdout(SUB_USAGE[sub]!), EXIT_OK);
       if (positionals.length !== 1) throw new UsageError('import needs exactly one supervisord.conf');
       const file = resolve(positionals[0]!);
       const workingDir = resolve((values['working-dir'] as string | undefined) ?? defaultImportDir(file));
@@ -101,7 +129,7 @@ async function dispatch(sub: string | undefined, args: string[], io: CliIO): Pro
         record: { type: 'boolean' },
         event: { type: 'boolean' },
       });
-      if (values.help) return (io.stdout(USAGE), EXIT_OK);
+      if (values.help) return (io.stdout(SUB_USAGE[sub]!), EXIT_OK);
       if (positionals.length) throw new UsageError('schema takes no arguments');
       if (values.record && values.event) throw new UsageError('give --record or --event, not both');
       const schema = values.record ? recordJsonSchema() : values.event ? eventJsonSchema() : jobJsonSchema();

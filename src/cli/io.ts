@@ -3,6 +3,8 @@ export interface CliIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** stderr is a terminal: progress lines go there only then, never into a log or a pipe. @default false */
+  stderrIsTTY?: boolean;
 }
 
 export type Subcommand = (args: string[], io: CliIO) => Promise<number>;

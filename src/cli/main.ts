@@ -1,5 +1,8 @@
 /** The `supervisor-triggerer` command: one program, subcommands loaded on demand. */
-import { pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { didYouMean } from '../config/suggest.js';
 import { EXIT_FAILED, EXIT_USAGE, UsageError, type CliIO, type Subcommand } from './io.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
@@ -32,19 +35,41 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `usage: supervisor-triggerer <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'supervisor-triggerer <command> --help' for a command's options.\n`;
+  return `usage: supervisor-triggerer <command> [options]\n       supervisor-triggerer --version\n\ncommands:\n${lines.join('\n')}\n\nRun 'supervisor-triggerer <command> --help' for a command's options.\n`;
+}
+
+/** The version in the package's package.json (found upwards from this file, in src/ or dist/). */
+export function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      const found = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (found.name === 'supervisor-triggerer' && found.version) return found.version;
+    } catch {
+      // no package.json here: look further up
+    }
+    if (dirname(dir) === dir) return 'unknown';
+  }
 }
 
 /** Runs the CLI and returns its exit code. */
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    io.stdout(`supervisor-triggerer ${packageVersion()}\n`);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout(usage());
     return name === undefined ? EXIT_USAGE : 0;
   }
   const command = COMMANDS[name];
   if (!command) {
-    io.stderr(`supervisor-triggerer: unknown command '${name}'\n${usage()}`);
+    io.stderr(
+      `supervisor-triggerer: unknown command '${name}'${didYouMean(name, Object.keys(COMMANDS))}\n${usage()}`,
+    );
     return EXIT_USAGE;
   }
   try {
@@ -66,6 +91,7 @@ function processIO(): CliIO {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     env: process.env,
+    stderrIsTTY: process.stderr.isTTY === true,
   };
 }
 

@@ -21,11 +21,17 @@ export const MAX_SOCKET_PATH = 107;
 /** Username filled in when the job gives none. */
 export const DEFAULT_USERNAME = 'supervisor';
 
-/** Program defaults, applied only where the user set nothing. */
+/**
+ * Program defaults, applied only where the user set nothing. `startsecs: 0` because a job's program
+ * is often a batch run: with supervisord's `startsecs=1` one that is done within a second counts as
+ * "exited too quickly" and ends FATAL after its retries; at 0 it ends EXITED with its exit status,
+ * which the exit codes judge (a crash is EXITED with an unexpected code). A long-running service
+ * sets `startsecs` to how long it must stay up to count as started.
+ */
 export const PROGRAM_DEFAULTS: Partial<ProgramSection> = {
   autostart: false,
   autorestart: false,
-  startsecs: 1,
+  startsecs: 0,
   exitcodes: [0],
   stopsignal: 'TERM',
   stopwaitsecs: 30,
@@ -193,7 +199,9 @@ export async function resolveJob(
   supervisor.supervisorctl = { serverurl, username, password, ...job.supervisorctl };
 
   const checked = supervisorConfigSchema.safeParse(supervisor);
-  if (!checked.success) throw new ConfigError(issuesFromZod(checked.error));
+  if (!checked.success) {
+    throw new ConfigError(issuesFromZod(checked.error, { schema: supervisorConfigSchema }));
+  }
 
   return {
     workingDir,

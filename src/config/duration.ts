@@ -68,20 +68,22 @@ function parseDurationText(value: string | number): number {
 }
 
 /**
- * A zod schema of a duration written as data (text or seconds), output in ms. `what` prefixes the
- * error message, e.g. `interval: expected a duration ...`.
+ * A zod schema of a duration written as data (text or seconds), output in ms. Its messages say what
+ * is wrong, not where: the issue's path names the key.
  */
-export function durationSchema(what?: string) {
-  const prefix = what === undefined ? '' : `${what}: `;
+export function durationSchema() {
   return z
     .union([z.number(), z.string()], {
-      error: `${prefix}expected a duration like 250ms, 10s, 5m, 1h30m, PT5M or a number of seconds`,
+      error: (issue) =>
+        issue.input === undefined
+          ? 'required'
+          : 'expected a duration like 250ms, 10s, 5m, 1h30m, PT5M or a number of seconds',
     })
     .transform((value, ctx) => {
       try {
         return parseDuration(value);
       } catch (error) {
-        ctx.addIssue({ code: 'custom', message: `${prefix}${(error as Error).message}` });
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
         return z.NEVER;
       }
     });

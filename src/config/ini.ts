@@ -108,7 +108,7 @@ export function parseIni(text: string): SupervisorConfig {
     }
   }
   const result = supervisorConfigSchema.safeParse(raw);
-  if (!result.success) issues.push(...issuesFromZod(result.error));
+  if (!result.success) issues.push(...issuesFromZod(result.error, { schema: supervisorConfigSchema }));
   if (issues.length) throw new ConfigError(issues);
   return result.data!;
 }
@@ -144,7 +144,7 @@ function renderSection(header: string, path: string[], body: Record<string, unkn
 /** Renders the model as supervisord INI: only the options that are set. Validates first. */
 export function renderIni(config: SupervisorConfig): string {
   const parsed = supervisorConfigSchema.safeParse(config);
-  if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error));
+  if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error, { schema: supervisorConfigSchema }));
   const model = parsed.data;
   const issues: ConfigIssue[] = [];
   const blocks: string[] = [];

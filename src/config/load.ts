@@ -131,7 +131,7 @@ async function readJobFile(file: string): Promise<Tree> {
 /** Validates an already-merged job object. */
 export function validateJob(data: unknown): JobConfig {
   const result = jobSchema.safeParse(data);
-  if (!result.success) throw new ConfigError(issuesFromZod(result.error));
+  if (!result.success) throw new ConfigError(issuesFromZod(result.error, { schema: jobSchema }));
   return result.data;
 }
 

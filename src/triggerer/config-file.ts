@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { durationSchema } from '../config/duration.js';
+import { formatIssues, issuesFromZod } from '../config/errors.js';
 import { ConnectionSchema } from './connections.js';
 import { LOG_LEVELS } from './logger.js';
 import {
@@ -53,7 +54,7 @@ export const TriggererConfigSchema = z
     log_level: z.enum(LOG_LEVELS).default('info'),
     metrics_port: z
       .union([z.int().min(0).max(65_535), z.literal('none')], {
-        error: 'metrics_port: expected a port number 0-65535 or "none"',
+        error: 'expected a port number 0-65535 or "none"',
       })
       .optional()
       .describe('port of /metrics /healthz /readyz (default 9464); 0: any free port; none: no server'),
@@ -86,8 +87,8 @@ export function parseTriggererConfig(text: string, source = 'triggerer config'):
   }
   const parsed = TriggererConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new InvalidTriggererConfig(`${source}: ${issues.join('; ')}`);
+    const issues = issuesFromZod(parsed.error, { schema: TriggererConfigSchema });
+    throw new InvalidTriggererConfig(`${source}: ${formatIssues(issues, '; ')}`);
   }
   return parsed.data;
 }

@@ -17,8 +17,8 @@ export const ConnectionSchema = z.union([
       password: z.string().optional(),
       password_file: z.string().optional().describe('file whose first line is the password'),
       password_env: z.string().optional().describe('environment variable holding the password'),
-      timeout: durationSchema('timeout')
-        .refine((ms) => ms > 0 && ms <= 3_600_000, { error: 'timeout: must be more than 0 and at most 1h' })
+      timeout: durationSchema()
+        .refine((ms) => ms > 0 && ms <= 3_600_000, { error: 'must be more than 0 and at most 1h' })
         .optional()
         .describe('per-call timeout: 10s, 500ms, or seconds'),
     })

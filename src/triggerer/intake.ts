@@ -3,6 +3,8 @@
  * its parsed kwargs, or an InvalidTriggerRecord naming exactly what is wrong. Only classpaths in the
  * registry are ever run: a record can never make the triggerer load code.
  */
+import type { z } from 'zod';
+import { formatIssues, issuesFromZod } from '../config/errors.js';
 import { RECORD_LIMITS, TriggerRecordSchema, type TriggerRecord } from '../record.js';
 import type { TriggerDefinition } from './definition.js';
 
@@ -86,7 +88,7 @@ export function acceptTrigger(
   }
   const parsed = TriggerRecordSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new InvalidTriggerRecord('record', `invalid record: ${issues(parsed.error.issues)}`);
+    throw new InvalidTriggerRecord('record', `invalid record: ${issues(parsed.error, TriggerRecordSchema)}`);
   }
   const record = parsed.data;
   let definition: TriggerDefinition | undefined;
@@ -102,7 +104,7 @@ export function acceptTrigger(
   if (!kwargs.success) {
     throw new InvalidTriggerRecord(
       'kwargs',
-      `invalid kwargs for ${record.classpath}: ${issues(kwargs.error.issues)}`,
+      `invalid kwargs for ${record.classpath}: ${issues(kwargs.error, definition.kwargs)}`,
     );
   }
   const endpoint = (kwargs.data as { endpoint?: unknown } | undefined)?.endpoint;
@@ -135,8 +137,9 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-function issues(list: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  return list.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
+/** The problems on one line, each naming its key once, unknown keys with a suggestion. */
+function issues(error: z.ZodError, schema: z.core.$ZodType): string {
+  return formatIssues(issuesFromZod(error, { schema }), '; ');
 }
 
 /**

@@ -34,7 +34,7 @@ test('a minimal job gets paths, program defaults, rpcinterface and a private uni
     command: 'sleep 1',
     autostart: false,
     autorestart: false,
-    startsecs: 1,
+    startsecs: 0,
     exitcodes: [0],
     stopsignal: 'TERM',
     stopwaitsecs: 30,

@@ -152,7 +152,9 @@ test('a program that cannot spawn fails fast with its name and the reason', asyn
 
 test('a program that turns FATAL fails with its stderr tail', async (t) => {
   const { job } = await configuredJob(t, {
-    program: { crasher: { command: "sh -c 'echo boom on stderr >&2; exit 3'", startretries: 0 } },
+    program: {
+      crasher: { command: "sh -c 'echo boom on stderr >&2; exit 3'", startsecs: 1, startretries: 0 },
+    },
   });
   await start(job, FAST);
   await assert.rejects(startPrograms(job, FAST), (error: Error) => {

@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { firstValueFrom } from 'rxjs';
+import { formatIssues, issuesFromZod } from '../../src/config/errors.js';
 import { SupervisorClient } from '../../src/supervisor/client.js';
 import type { SupervisorEndpoint } from '../../src/supervisor/endpoint.js';
 import { EndpointUnreachable } from '../../src/supervisor/errors.js';
@@ -120,14 +121,12 @@ describe('supervisor triggers against a real supervisord', () => {
 
     test('bad kwargs are refused with a message naming the field', () => {
       const parse = (kwargs: unknown) => ProgramStateTrigger.kwargs.safeParse(kwargs);
-      const message = (kwargs: unknown) =>
-        parse(kwargs)
-          .error?.issues.map((i) => i.message)
-          .join('; ') ?? '';
-      assert.match(
-        message({ endpoint: 'box', states: ['STOPED'] }),
-        /states: each entry must be one of STOPPED/,
-      );
+      // as the triggerer reports them: the path names the field, the message says what is wrong
+      const message = (kwargs: unknown) => {
+        const { error } = parse(kwargs);
+        return error ? formatIssues(issuesFromZod(error, { schema: ProgramStateTrigger.kwargs }), '; ') : '';
+      };
+      assert.match(message({ endpoint: 'box', states: ['STOPED'] }), /^states\[0\]: expected one of STOPPED/);
       assert.match(
         message({ endpoint: 'box', states: ['STOPPED'], interval: '5 parsecs' }),
         /interval: expected a duration/,

@@ -26,6 +26,11 @@ export interface LifecycleOptions {
   startTimeoutMs?: number;
   /** How long `start-programs` waits for every program to be RUNNING. @default 60000 */
   programsTimeoutMs?: number;
+  /**
+   * How long `start-programs` sees a program RUNNING before it counts as started, so that one that
+   * crashes right after its start is reported (supervisord's `startsecs` may be 0). @default 1000
+   */
+  steadyMs?: number;
   /** How long `stop` waits after the XML-RPC shutdown. @default the longest stopwaitsecs + 10 s */
   shutdownTimeoutMs?: number;
   /** How long `stop` waits after SIGTERM before SIGKILL. @default 10000 */
@@ -41,6 +46,7 @@ export interface Context {
   pollIntervalMs: number;
   startTimeoutMs: number;
   programsTimeoutMs: number;
+  steadyMs: number;
   shutdownTimeoutMs: number | undefined;
   killGraceMs: number;
 }
@@ -57,6 +63,7 @@ export function contextOf(options: LifecycleOptions = {}): Context {
     pollIntervalMs: options.pollIntervalMs ?? 200,
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
     programsTimeoutMs: options.programsTimeoutMs ?? 60_000,
+    steadyMs: options.steadyMs ?? 1000,
     shutdownTimeoutMs: options.shutdownTimeoutMs,
     killGraceMs: options.killGraceMs ?? 10_000,
   };

@@ -2,6 +2,7 @@
  * Errors the lifecycle steps raise. Each extends `LifecycleError` and says what is wrong and what to
  * do about it, so the CLI prints the message as is.
  */
+import { didYouMean } from '../../config/suggest.js';
 
 /** Base class of every error a lifecycle step raises on purpose. */
 export class LifecycleError extends Error {
@@ -74,6 +75,63 @@ export class JobNotReady extends LifecycleError {
   override name = 'JobNotReady';
 }
 
+/** A program name matches no process of the job's supervisord. */
+export class UnknownProgram extends LifecycleError {
+  override name = 'UnknownProgram';
+  constructor(
+    /** The names that matched nothing. */
+    readonly unknown: string[],
+    /** Every process the supervisord has, as `group:name`. */
+    readonly known: string[],
+  ) {
+    super(
+      `${unknown.map((name) => `unknown program '${name}'${didYouMean(name, suggestable(known))}`).join('; ')}: ` +
+        (known.length ? `the job's programs are ${listNames(known)}` : 'the job has no programs'),
+    );
+  }
+}
+
+/** A step that works on one process (`tail`) got a name that selects several. */
+export class AmbiguousProgram extends LifecycleError {
+  override name = 'AmbiguousProgram';
+  constructor(
+    readonly program: string,
+    readonly matches: string[],
+  ) {
+    super(`'${program}' names ${matches.length} processes (${listNames(matches)}): name one of them`);
+  }
+}
+
+/** The program writes no log on that channel (`redirect_stderr`, or the log file is NONE). */
+export class NoProgramLog extends LifecycleError {
+  override name = 'NoProgramLog';
+  constructor(
+    readonly program: string,
+    readonly channel: 'stdout' | 'stderr',
+  ) {
+    super(
+      channel === 'stderr'
+        ? `${program} has no stderr log (redirect_stderr is set or stderr_logfile is NONE): its stderr is in its stdout log`
+        : `${program} has no stdout log (stdout_logfile is NONE)`,
+    );
+  }
+}
+
+/** `web` for `web:web`, else `group:name`: the names a user writes. */
+function suggestable(known: string[]): string[] {
+  return known.map((name) => {
+    const [group, process] = name.split(':');
+    return group === process ? group! : name;
+  });
+}
+
+/** At most 20 names, then how many more. */
+function listNames(known: string[]): string {
+  const names = suggestable(known);
+  const shown = names.slice(0, 20).join(', ');
+  return names.length > 20 ? `${shown} and ${names.length - 20} more` : shown;
+}
+
 /** One or more programs could not be started; `failures` holds one line per program. */
 export class ProgramStartFailed extends LifecycleError {
   override name = 'ProgramStartFailed';
@@ -97,7 +155,10 @@ export interface ProgramFailure {
 }
 
 function describeFailure(failure: ProgramFailure): string {
-  const why = failure.spawnerr || `exit status ${failure.exitstatus}`;
+  const why =
+    failure.statename === 'EXITED'
+      ? `exit status ${failure.exitstatus}`
+      : failure.spawnerr || `exit status ${failure.exitstatus}`;
   const tail = failure.logTail.trim();
   const log = tail ? `\n    ${tail.split('\n').slice(-10).join('\n    ')}` : '';
   return `  ${failure.name}: ${failure.statename} (${why})${log}`;

@@ -1,7 +1,7 @@
 /**
  * The local lifecycle of a job's supervisord, one idempotent step each:
  * configure → start → start-programs → check → stop-programs → stop → unconfigure, plus
- * restart-programs and force-kill.
+ * restart-programs, force-kill and reading a program's log (tail).
  */
 export { configure, type ConfigureResult } from './configure.js';
 export { start, type StartResult } from './start.js';
@@ -9,14 +9,28 @@ export {
   startPrograms,
   restartPrograms,
   stopPrograms,
+  type ProgramsOptions,
   type StartProgramsOptions,
+  type StartProgress,
   type ProgramsResult,
 } from './programs.js';
+export { selectProcesses } from './select.js';
+export {
+  followProgramLog,
+  lastLines,
+  tailProgramLog,
+  type FollowOptions,
+  type LogChannel,
+  type LogEnd,
+  type TailOptions,
+} from './logs.js';
 export {
   check,
   formatCheckTable,
   formatUptime,
   type CheckMode,
+  type CheckVerdict,
+  type ProgramVerdict,
   type CheckOptions,
   type CheckResult,
   type ProgramRow,
