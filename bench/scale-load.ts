@@ -8,7 +8,7 @@ import { Job, Queue, Worker, type ConnectionOptions, type Processor } from 'bull
 import { ClaimingWorker } from '../src/triggerer/claims.js';
 import { defer } from '../src/client/defer.js';
 import { readTriggerEvent } from '../src/client/continuation.js';
-import { TRIGGERS_QUEUE } from '../src/record.js';
+import { TRIGGERS_QUEUE } from '../src/protocol/index.js';
 import type { FleetMember } from './scale-fleet.js';
 
 /** The continuations' queue. */

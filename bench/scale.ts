@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { TRIGGERS_QUEUE } from '../src/record.js';
+import { TRIGGERS_QUEUE } from '../src/protocol/index.js';
 import { redisOptions } from '../src/triggerer/redis.js';
 import { waitUntil } from '../test/fixtures/processes.js';
 import { startRedis } from '../test/fixtures/redis.js';

@@ -10,7 +10,7 @@
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { buildRecord } from '../src/client/defer.js';
-import { TRIGGERS_QUEUE } from '../src/record.js';
+import { TRIGGERS_QUEUE } from '../src/protocol/index.js';
 import { ConnectionResolver } from '../src/triggerer/connections.js';
 import { Triggerer } from '../src/triggerer/daemon.js';
 import { redisOptions } from '../src/triggerer/redis.js';

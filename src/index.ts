@@ -2,7 +2,7 @@
  * supervisor-triggerer's library entry point: the configuration layer, the supervisord client and
  * lifecycle, the task SDK, the triggerer and the contracts they share.
  */
-export * from './record.js';
+export * from './protocol/index.js';
 export * from './config/index.js';
 export * from './supervisor/states.js';
 export type { SupervisorEndpoint } from './supervisor/endpoint.js';

@@ -10,7 +10,7 @@ import { defineTrigger } from '../src/triggerer/definition.js';
 import { atTime } from '../src/triggerer/operators/at-time.js';
 import { firstMatching } from '../src/triggerer/operators/first-matching.js';
 import { toProgramStates } from '../src/triggerer/operators/to-program-states.js';
-import type { TriggerOutcome } from '../src/record.js';
+import type { TriggerOutcome } from '../src/protocol/index.js';
 import * as kw from './kwargs.js';
 import { stopWatchedPrograms, summarize } from './programs.js';
 

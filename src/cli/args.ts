@@ -1,7 +1,7 @@
 /** Argument and output helpers the subcommands share. */
 import { waitFor, WaitTimeout, type RedisConnection } from '../client/index.js';
 import { parseDuration } from '../config/duration.js';
-import type { TriggerStatus } from '../record.js';
+import type { TriggerStatus } from '../protocol/index.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 
 /** Runs an argument parser (`util.parseArgs`) so that its problems are usage errors (exit 2). */

@@ -13,7 +13,7 @@ import {
   resolveJob,
   writeJobFiles,
 } from '../config/index.js';
-import { eventJsonSchema, recordJsonSchema } from '../record.js';
+import { eventJsonSchema, recordJsonSchema } from '../protocol/index.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 import { usageErrors } from './args.js';
 

@@ -6,13 +6,14 @@
  * when a triggerer claims it. Either way the continuation runs exactly once, with `cancelled`.
  */
 import { Job, Queue } from 'bullmq';
-import { TRIGGERS_QUEUE, type TriggerStatus } from '../record.js';
 import {
   CANCEL_MARKER_TTL_S,
-  cancelChannel,
-  cancelMarkerKey,
+  DEFAULT_PREFIX,
+  protocolKeys,
+  TRIGGERS_QUEUE,
   type CancelRequest,
-} from '../triggerer/cancel.js';
+  type TriggerStatus,
+} from '../protocol/index.js';
 import { connect } from '../triggerer/redis.js';
 import { toConnectionOptions, type RedisConnection } from './connection.js';
 import { TriggerAlreadyFinished, TriggerNotFound } from './errors.js';
@@ -40,7 +41,7 @@ export interface CancelResult {
  * TriggerAlreadyFinished (with the status it finished with) for one that already has its event.
  */
 export async function cancel(triggerId: string, options: CancelOptions): Promise<CancelResult> {
-  const prefix = options.prefix ?? 'bull';
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
   const connection = toConnectionOptions(options.connection);
   const queue = new Queue(TRIGGERS_QUEUE, { connection, prefix });
   const client = connect(connection);
@@ -61,8 +62,8 @@ export async function cancel(triggerId: string, options: CancelOptions): Promise
     const text = JSON.stringify(request);
     // Marker first: a triggerer that claims the job after this sees it; one that claimed it before
     // listens already and hears the message.
-    await client.set(cancelMarkerKey(triggerId, prefix), text, 'EX', CANCEL_MARKER_TTL_S);
-    await client.publish(cancelChannel(prefix), text);
+    await client.set(protocolKeys(prefix).cancelMarker(triggerId), text, 'EX', CANCEL_MARKER_TTL_S);
+    await client.publish(protocolKeys(prefix).cancelChannel, text);
     return { triggerId, state, request };
   } finally {
     await Promise.all([queue.close(), client.quit().catch(() => {})]);

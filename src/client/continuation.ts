@@ -1,6 +1,6 @@
 /** Helpers for the worker that runs a continuation: read the event its trigger child produced. */
 import type { Job } from 'bullmq';
-import { TRIGGERS_QUEUE, TriggerEventSchema, type TriggerEvent } from '../record.js';
+import { TRIGGERS_QUEUE, TriggerEventSchema, type TriggerEvent } from '../protocol/index.js';
 import { NoTriggerEvent } from './errors.js';
 import { failedEvent } from './wait.js';
 

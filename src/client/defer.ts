@@ -12,7 +12,7 @@ import {
   TriggerRecordSchema,
   type TriggerRecord,
   type TriggerRecordInput,
-} from '../record.js';
+} from '../protocol/index.js';
 import { toConnectionOptions, type RedisConnection } from './connection.js';
 import { InvalidDeferral } from './errors.js';
 

@@ -2,7 +2,7 @@
 import { Queue, type JobType } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { listTriggerers, type TriggererInfo } from '../triggerer/heartbeat.js';
-import { TRIGGERS_QUEUE } from '../record.js';
+import { TRIGGERS_QUEUE } from '../protocol/index.js';
 import { toConnectionOptions, type RedisConnection } from './connection.js';
 
 const STATES = ['waiting', 'active', 'delayed', 'completed', 'failed'] as const;
@@ -52,7 +52,7 @@ export async function liveTriggerers({
   prefix,
 }: {
   connection: RedisConnection;
-  /** Heartbeat key prefix. @default HEARTBEAT_PREFIX */
+  /** The fleet's BullMQ key prefix. @default 'bull' */
   prefix?: string;
 }): Promise<TriggererInfo[]> {
   const options = toConnectionOptions(connection);

@@ -5,7 +5,7 @@
  * subscribing and reading, is still seen.
  */
 import { Queue, QueueEvents } from 'bullmq';
-import { TRIGGERS_QUEUE, TriggerEventSchema, type TriggerEvent } from '../record.js';
+import { TRIGGERS_QUEUE, TriggerEventSchema, type TriggerEvent } from '../protocol/index.js';
 import { toConnectionOptions, type RedisConnection } from './connection.js';
 import { TriggerNotFound, WaitTimeout } from './errors.js';
 

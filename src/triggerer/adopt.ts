@@ -6,7 +6,7 @@ import type { Job } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { TriggerEvent } from '../record.js';
+import type { TriggerEvent } from '../protocol/index.js';
 import type { ClaimingWorker } from './claims.js';
 import { extendLocks } from './give-back.js';
 import { doneWithOffer, type Offer, offeredJob, takeClaims, type Taken } from './handoff.js';

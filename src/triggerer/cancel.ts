@@ -9,33 +9,20 @@
 import type { Redis } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import { CancelRequestSchema, DEFAULT_PREFIX, protocolKeys, type CancelRequest } from '../protocol/index.js';
 import { closeConnection, connect } from './redis.js';
 
-/** How long a cancel marker lives: as long as BullMQ keeps a failed trigger job. */
-export const CANCEL_MARKER_TTL_S = 7 * 86_400;
+export { CANCEL_MARKER_TTL_S, CancelRequestSchema, type CancelRequest } from '../protocol/index.js';
 
 /** The pub/sub channel cancels are announced on. */
-export function cancelChannel(prefix = 'bull'): string {
-  return `${prefix}:st:cancel`;
+export function cancelChannel(prefix = DEFAULT_PREFIX): string {
+  return protocolKeys(prefix).cancelChannel;
 }
 
 /** The marker key of one trigger's cancel. */
-export function cancelMarkerKey(triggerId: string, prefix = 'bull'): string {
-  return `${prefix}:st:cancel:${triggerId}`;
+export function cancelMarkerKey(triggerId: string, prefix = DEFAULT_PREFIX): string {
+  return protocolKeys(prefix).cancelMarker(triggerId);
 }
-
-/**
- * A cancel request. `jobTimestamp` is the creation time of the job it was meant for, so a marker
- * outliving its job never cancels a later trigger that reuses the id.
- */
-export const CancelRequestSchema = z.object({
-  triggerId: z.string().min(1),
-  reason: z.string().optional(),
-  requestedAt: z.string(),
-  jobTimestamp: z.number(),
-});
-export type CancelRequest = z.output<typeof CancelRequestSchema>;
 
 /** The cancel requests heard for one trigger held here. */
 export class CancelListener {

@@ -10,7 +10,7 @@
  */
 import { WaitingError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { TRIGGERS_QUEUE, type TriggerEvent } from '../record.js';
+import { TRIGGERS_QUEUE, type TriggerEvent } from '../protocol/index.js';
 import { adoptOffer } from './adopt.js';
 import { CancelSignals } from './cancel.js';
 import { ClaimingWorker } from './claims.js';
@@ -99,6 +99,7 @@ export class Triggerer {
       redis: () => this.handOffs?.redis,
       jobKey: (triggerId) => this.worker?.toKey(triggerId) ?? '',
       selfId: () => this.id,
+      prefix: settings.prefix,
       closing: () => this.handingOff,
       // Claims from the queue come in bursts (start-up, a batch of defers): take the whole burst
       // first (each lock is renewed from its claim), then set the watchers up a batch per turn, so
@@ -210,6 +211,7 @@ export class Triggerer {
         metricsPort: this.settings.metricsPort,
         metricsHost: this.settings.metricsHost,
         heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
+        prefix,
       });
     } catch (error) {
       await this.close();

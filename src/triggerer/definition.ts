@@ -2,7 +2,7 @@
 import type { Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { TriggerOutcome } from '../record.js';
+import type { TriggerOutcome } from '../protocol/index.js';
 import type { ProcessInfo } from '../supervisor/states.js';
 import type { SupervisorClient } from '../supervisor/client.js';
 

@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Job, type ConnectionOptions, type JobJson } from 'bullmq';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { DEFAULT_PREFIX, protocolKeys } from '../protocol/index.js';
 import { closeConnection, connect } from './redis.js';
 import { within } from './within.js';
 
@@ -98,23 +99,23 @@ export function offeredCopy(job: Job): JobJson | undefined {
 }
 
 /** The pub/sub channel offers are announced on. */
-export function handOffChannel(prefix = 'bull'): string {
-  return `${prefix}:st:handoff`;
+export function handOffChannel(prefix = DEFAULT_PREFIX): string {
+  return protocolKeys(prefix).handOffChannel;
 }
 
 /** The list a closing triggerer offers its claims on. */
-export function handOffListKey(owner: string, prefix = 'bull'): string {
-  return `${prefix}:st:handoff:${owner}`;
+export function handOffListKey(owner: string, prefix = DEFAULT_PREFIX): string {
+  return protocolKeys(prefix).handOffList(owner);
 }
 
 /** The counter of peers done with an offer (took what they had room for). */
 function doneKey(listKey: string): string {
-  return `${listKey}:done`;
+  return protocolKeys().handOffDone(listKey);
 }
 
 /** Set once every claim of a streamed offer is on its list. */
 function completeKey(listKey: string): string {
-  return `${listKey}:complete`;
+  return protocolKeys().handOffComplete(listKey);
 }
 
 /** An announced offer: where its claims are, and whether more may still be added to the list. */

@@ -1,17 +1,16 @@
 /**
- * Heartbeats: each triggerer keeps a Redis hash `<prefix>:<id>` (who it is and its load) alive with a
- * TTL of a few intervals, and a sorted set `<prefix>` of ids by last beat so `listTriggerers` needs no
- * SCAN. A graceful close deletes the hash; a crashed triggerer's hash expires on its own, and the next
- * listing prunes its id from the set.
+ * Heartbeats: each triggerer keeps a Redis hash `<prefix>:st:triggerers:<id>` (who it is and its
+ * load) alive with a TTL of a few intervals, and a sorted set `<prefix>:st:triggerers` of ids by last
+ * beat so `listTriggerers` needs no SCAN. A graceful close deletes the hash; a crashed triggerer's
+ * hash expires on its own, and the next listing prunes its id from the set. `<prefix>` is the BullMQ
+ * prefix of the fleet (protocol/keys.ts).
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { protocolKeys } from '../protocol/index.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './options.js';
-
-/** Default key prefix of the heartbeats. */
-export const HEARTBEAT_PREFIX = 'st:triggerers';
 
 /** What a triggerer reports about its load at each beat. */
 export interface TriggererLoad {
@@ -48,7 +47,7 @@ export interface HeartbeatOptions {
   intervalMs?: number;
   /** Lifetime of a beat; the triggerer counts as gone this long after its last one. @default 3 × interval */
   ttlMs?: number;
-  /** @default HEARTBEAT_PREFIX */
+  /** The fleet's BullMQ key prefix. @default 'bull' */
   prefix?: string;
   /** @default this package's version */
   version?: string;
@@ -74,9 +73,9 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
       `heartbeat needs interval > 0 and ttl > interval (got ${intervalMs} ms, ${ttlMs} ms)`,
     );
   }
-  const prefix = options.prefix ?? HEARTBEAT_PREFIX;
+  const keys = protocolKeys(options.prefix);
   const id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const key = `${prefix}:${id}`;
+  const key = keys.triggerer(id);
   const identity = {
     id,
     hostname: hostname(),
@@ -104,7 +103,7 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
           beat: new Date(now).toISOString(),
         })
         .pexpire(key, ttlMs)
-        .zadd(prefix, now, id)
+        .zadd(keys.triggerers, now, id)
         .exec();
     };
     inFlight = inFlight.then(run, run);
@@ -126,7 +125,7 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
       stopped = true;
       clearInterval(timer);
       await inFlight.catch(() => undefined);
-      if (remove) await redis.multi().del(key).zrem(prefix, id).exec();
+      if (remove) await redis.multi().del(key).zrem(keys.triggerers, id).exec();
     },
   };
 }
@@ -137,15 +136,19 @@ const PRUNE = `for _, id in ipairs(ARGV) do
 end
 return 0`;
 
-/** The triggerers whose last beat has not expired, oldest first; prunes the ids of expired ones. */
+/**
+ * The triggerers of the fleet with BullMQ prefix `prefix` whose last beat has not expired, oldest
+ * first; prunes the ids of expired ones.
+ */
 export async function listTriggerers(
   redis: Redis,
-  { prefix = HEARTBEAT_PREFIX }: { prefix?: string } = {},
+  { prefix }: { prefix?: string } = {},
 ): Promise<TriggererInfo[]> {
-  const ids = await redis.zrange(prefix, 0, '-1');
+  const keys = protocolKeys(prefix);
+  const ids = await redis.zrange(keys.triggerers, 0, '-1');
   if (ids.length === 0) return [];
   const pipeline = redis.pipeline();
-  for (const id of ids) pipeline.hgetall(`${prefix}:${id}`);
+  for (const id of ids) pipeline.hgetall(keys.triggerer(id));
   const replies = (await pipeline.exec()) ?? [];
   const live: TriggererInfo[] = [];
   const gone: string[] = [];
@@ -155,7 +158,7 @@ export async function listTriggerers(
     if (info) live.push(info);
     else gone.push(id);
   });
-  if (gone.length > 0) await redis.eval(PRUNE, 1, prefix, ...gone);
+  if (gone.length > 0) await redis.eval(PRUNE, 1, keys.triggerers, ...gone);
   return live.sort((a, b) => a.started.localeCompare(b.started));
 }
 

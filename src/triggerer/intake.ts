@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { formatIssues, issuesFromZod } from '../config/errors.js';
-import { RECORD_LIMITS, TriggerRecordSchema, type TriggerRecord } from '../record.js';
+import { RECORD_LIMITS, TriggerRecordSchema, type TriggerRecord } from '../protocol/index.js';
 import type { TriggerDefinition } from './definition.js';
 
 /** What the daemon needs from a registry (the built-ins plus the configured plugins). */

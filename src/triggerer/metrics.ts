@@ -5,7 +5,7 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { TriggerStatus } from '../record.js';
+import type { TriggerStatus } from '../protocol/index.js';
 
 /** Prefix of every triggerer series. */
 export const METRIC_PREFIX = 'supervisor_triggerer_';

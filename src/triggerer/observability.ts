@@ -27,6 +27,8 @@ export interface ObservabilityOptions {
   metricsHost?: string;
   /** @default 5000 */
   heartbeatIntervalMs?: number;
+  /** The fleet's BullMQ key prefix (the heartbeat's keys are built from it). @default 'bull' */
+  prefix?: string;
   /** @default 3 × heartbeatIntervalMs */
   heartbeatTtlMs?: number;
   /** Heartbeat id. @default `<hostname>-<pid>-<random>` */
@@ -75,6 +77,7 @@ export async function startObservability(options: ObservabilityOptions): Promise
       redis,
       load: options.load,
       ...(options.id !== undefined && { id: options.id }),
+      ...(options.prefix !== undefined && { prefix: options.prefix }),
       ...(options.heartbeatIntervalMs !== undefined && { intervalMs: options.heartbeatIntervalMs }),
       ...(options.heartbeatTtlMs !== undefined && { ttlMs: options.heartbeatTtlMs }),
       onError: (error) => {

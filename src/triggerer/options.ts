@@ -3,6 +3,7 @@
  * that applies them (`triggererSettings`): no other module writes a default of its own.
  */
 import type { ConnectionOptions } from 'bullmq';
+import { DEFAULT_PREFIX } from '../protocol/index.js';
 import type { Logger } from 'pino';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
 import type { TriggerLookup } from './intake.js';
@@ -28,8 +29,6 @@ export const DEFAULT_INTERVAL_MS = 5000;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
 /** Default crashes a trigger may survive in a row before its job fails. */
 export const DEFAULT_MAX_STALLED_COUNT = 3;
-/** Default BullMQ key prefix. */
-export const DEFAULT_PREFIX = 'bull';
 /**
  * Default port of /metrics /healthz /readyz of the CLI's triggerer (the OpenTelemetry Prometheus
  * exporter's); the library serves none unless asked.

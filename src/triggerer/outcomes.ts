@@ -3,7 +3,7 @@
  * stop (hand-off, lost lock) and a user's cancel, and the outcomes each of them makes.
  */
 import type { Subscription, Observable } from 'rxjs';
-import { TRIGGER_STATUSES, type TriggerEvent, type TriggerOutcome } from '../record.js';
+import { TRIGGER_STATUSES, type TriggerEvent, type TriggerOutcome } from '../protocol/index.js';
 import type { CancelListener, CancelRequest } from './cancel.js';
 import { boundText, MAX_REASON_CHARS } from './intake.js';
 import type { Latch } from './latch.js';

@@ -8,7 +8,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Observable } from 'rxjs';
-import { RECORD_LIMITS, type TriggerEvent, type TriggerOutcome } from '../record.js';
+import { RECORD_LIMITS, type TriggerEvent, type TriggerOutcome } from '../protocol/index.js';
 import type { SupervisorClient } from '../supervisor/client.js';
 import type { ProcessInfo } from '../supervisor/states.js';
 import type { CancelRequest, CancelSignals } from './cancel.js';
@@ -85,6 +85,8 @@ export interface RunContext {
   jobKey(triggerId: string): string;
   /** This triggerer's heartbeat id, once started. */
   selfId(): string | undefined;
+  /** The fleet's BullMQ key prefix. */
+  readonly prefix: string;
   /** Whether the triggerer is closing: a claim not set up yet goes back as it is. */
   closing(): boolean;
   /** Resolves when this claim may be set up (after the burst it came in, one batch per turn). */
@@ -238,7 +240,7 @@ async function routeToPeer(
   const redis = ctx.redis();
   if (name === undefined || token === undefined || !redis || ctx.endpoints.knows?.(name)) return false;
   const self = ctx.selfId();
-  const peers = await listTriggerers(redis).catch(() => []);
+  const peers = await listTriggerers(redis, { prefix: ctx.prefix }).catch(() => []);
   if (!peers.some((peer) => peer.id !== self && peer.knows?.includes(name))) return false;
   ctx.logger.debug(
     { triggerId: job.id, endpoint: name },

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRecord, defer, InvalidDeferral } from '../../src/client/index.js';
-import { recordJsonSchema } from '../../src/record.js';
+import { recordJsonSchema } from '../../src/protocol/index.js';
 
 const NOW = Date.parse('2030-01-01T00:00:00.000Z');
 

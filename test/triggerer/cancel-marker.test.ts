@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { cancel, defer, TriggerNotFound, waitFor } from '../../src/client/index.js';
-import { TRIGGERS_QUEUE } from '../../src/record.js';
+import { TRIGGERS_QUEUE } from '../../src/protocol/index.js';
 import { CancelSignals, cancelMarkerKey, parseRequest } from '../../src/triggerer/cancel.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer } from '../../src/triggerer/daemon.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { cancel, defer, waitFor } from '../../src/client/index.js';
-import { TRIGGERS_QUEUE } from '../../src/record.js';
+import { TRIGGERS_QUEUE } from '../../src/protocol/index.js';
 import { redisOptions } from '../../src/triggerer/redis.js';
 import { waitUntil, type OwnedProcess } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';

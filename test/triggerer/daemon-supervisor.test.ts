@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { TriggerRegistry } from '../../triggers/index.js';
 import { cancel, defer, readTriggerEvent, waitFor } from '../../src/client/index.js';
 import { SupervisorClient } from '../../src/supervisor/client.js';
-import { TRIGGERS_QUEUE, type TriggerEvent } from '../../src/record.js';
+import { TRIGGERS_QUEUE, type TriggerEvent } from '../../src/protocol/index.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer } from '../../src/triggerer/daemon.js';
 import { SharedPollers } from '../../src/triggerer/pollers.js';

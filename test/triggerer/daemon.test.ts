@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { NEVER, throwError, timer, map } from 'rxjs';
 import { z } from 'zod';
 import { defer, readTriggerEvent, waitFor } from '../../src/client/index.js';
-import { TRIGGERS_QUEUE, type TriggerEvent } from '../../src/record.js';
+import { TRIGGERS_QUEUE, type TriggerEvent } from '../../src/protocol/index.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer, type TriggererOptions } from '../../src/triggerer/daemon.js';
 import { defineTrigger, type TriggerDefinition } from '../../src/triggerer/definition.js';

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import { defer } from '../../src/client/index.js';
-import { TRIGGERS_QUEUE } from '../../src/record.js';
+import { TRIGGERS_QUEUE } from '../../src/protocol/index.js';
 import { redisOptions } from '../../src/triggerer/redis.js';
 import { waitUntil, type OwnedProcess } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';

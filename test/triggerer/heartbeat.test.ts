@@ -1,9 +1,14 @@
+import { pino } from 'pino';
+import { TriggerRegistry } from '../../triggers/index.js';
+import { liveTriggerers } from '../../src/client/index.js';
+import { protocolKeys } from '../../src/protocol/index.js';
+import { Triggerer } from '../../src/triggerer/daemon.js';
+import { redisOptions } from '../../src/triggerer/redis.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import {
-  HEARTBEAT_PREFIX,
   listTriggerers,
   packageVersion,
   startHeartbeat,
@@ -11,6 +16,8 @@ import {
 } from '../../src/triggerer/heartbeat.js';
 import { waitUntil } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
+
+const keys = protocolKeys();
 
 describe('heartbeats (real Redis)', () => {
   let redis: RedisHandle;
@@ -48,7 +55,7 @@ describe('heartbeats (real Redis)', () => {
         { capacity: info.capacity, running: info.running, endpoints: info.endpoints },
         { capacity: 100, running: 2, endpoints: { 'box-1': 2 } },
       );
-      const ttl = await client.pttl(`${HEARTBEAT_PREFIX}:appears`);
+      const ttl = await client.pttl(keys.triggerer('appears'));
       assert.ok(ttl > 0 && ttl <= 300, `ttl is 3 intervals, got ${ttl}`);
     } finally {
       await heartbeat.stop();
@@ -89,8 +96,8 @@ describe('heartbeats (real Redis)', () => {
     assert.ok((await listTriggerers(client)).some((t) => t.id === 'graceful'));
     await heartbeat.stop();
     assert.ok(!(await listTriggerers(client)).some((t) => t.id === 'graceful'));
-    assert.equal(await client.exists(`${HEARTBEAT_PREFIX}:graceful`), 0);
-    assert.equal(await client.zscore(HEARTBEAT_PREFIX, 'graceful'), null);
+    assert.equal(await client.exists(keys.triggerer('graceful')), 0);
+    assert.equal(await client.zscore(keys.triggerers, 'graceful'), null);
   });
 
   test('a triggerer that stops beating expires after its TTL and is pruned from the set', async () => {
@@ -117,7 +124,7 @@ describe('heartbeats (real Redis)', () => {
           what: 'the crashed heartbeat to expire',
         },
       );
-      assert.equal(await client.zscore(HEARTBEAT_PREFIX, 'crashed'), null);
+      assert.equal(await client.zscore(keys.triggerers, 'crashed'), null);
       assert.ok(
         (await listTriggerers(client)).some((t) => t.id === 'survivor'),
         'a beating peer stays listed',
@@ -139,6 +146,31 @@ describe('heartbeats (real Redis)', () => {
     } finally {
       await a.stop();
       await b.stop();
+    }
+  });
+
+  test("two triggerer fleets with different prefixes on one Redis never list each other's triggerers", async () => {
+    const fleet = (prefix: string) =>
+      new Triggerer({
+        connection: redisOptions(redis.url),
+        registry: new TriggerRegistry(),
+        endpoints: { resolve: () => ({ url: 'unix:///nowhere.sock' }) },
+        prefix,
+        logger: pino({ level: 'silent' }),
+      });
+    const blue = fleet('blue');
+    const green = fleet('green');
+    try {
+      await blue.start();
+      await green.start();
+      const listed = async (prefix: string) =>
+        (await liveTriggerers({ connection: redis.url, prefix })).map((t) => t.id);
+      assert.deepEqual(await listed('blue'), [blue.id]);
+      assert.deepEqual(await listed('green'), [green.id]);
+      assert.deepEqual(await listed('bull'), [], 'the default prefix has no triggerer');
+    } finally {
+      await blue.close();
+      await green.close();
     }
   });
 

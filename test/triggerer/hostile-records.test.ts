@@ -8,7 +8,7 @@ import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TriggerRegistry } from '../../triggers/index.js';
 import { defer, waitFor } from '../../src/client/index.js';
-import { TRIGGERS_QUEUE } from '../../src/record.js';
+import { TRIGGERS_QUEUE } from '../../src/protocol/index.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer } from '../../src/triggerer/daemon.js';
 import { jobJson, offeredCopy } from '../../src/triggerer/handoff.js';

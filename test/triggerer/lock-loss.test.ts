@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { TriggerRegistry } from '../../triggers/index.js';
 import { defer, readTriggerEvent } from '../../src/client/index.js';
-import { TRIGGERS_QUEUE, type TriggerEvent } from '../../src/record.js';
+import { TRIGGERS_QUEUE, type TriggerEvent } from '../../src/protocol/index.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer, type TriggererOptions } from '../../src/triggerer/daemon.js';
 import { redisOptions } from '../../src/triggerer/redis.js';

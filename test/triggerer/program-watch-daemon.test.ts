@@ -4,7 +4,7 @@ import { Worker } from 'bullmq';
 import { pino } from 'pino';
 import { TriggerRegistry } from '../../triggers/index.js';
 import { defer, readTriggerEvent } from '../../src/client/index.js';
-import type { TriggerEvent } from '../../src/record.js';
+import type { TriggerEvent } from '../../src/protocol/index.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer } from '../../src/triggerer/daemon.js';
 import { redisOptions } from '../../src/triggerer/redis.js';

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { TriggerRegistry } from '../../triggers/index.js';
 import { waitFor } from '../../src/client/index.js';
-import { TRIGGERS_QUEUE } from '../../src/record.js';
+import { TRIGGERS_QUEUE } from '../../src/protocol/index.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer } from '../../src/triggerer/daemon.js';
 import { createLogger } from '../../src/triggerer/logger.js';
