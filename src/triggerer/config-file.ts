@@ -20,6 +20,7 @@ import {
   DEFAULT_METRICS_HOST,
   DEFAULT_STALLED_INTERVAL_MS,
 } from './options.js';
+import { TriggererError } from './errors.js';
 
 /** A duration key of this file, in ms, within `[minMs, maxMs]` (each reaches a timer). */
 const Duration = (minMs: number, maxMs: number, words: string) =>
@@ -71,7 +72,7 @@ export const TriggererConfigSchema = z
 export type TriggererConfig = z.output<typeof TriggererConfigSchema>;
 
 /** A config file that cannot be read, parsed or validated. */
-export class InvalidTriggererConfig extends Error {
+export class InvalidTriggererConfig extends TriggererError {
   override name = 'InvalidTriggererConfig';
 }
 

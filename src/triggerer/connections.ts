@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { durationSchema } from '../config/duration.js';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
+import { TriggererError } from './errors.js';
 
 /** One connection in the config's `connections` map: a URL with credentials, or a job file. */
 export const ConnectionSchema = z.union([
@@ -31,7 +32,7 @@ export type Connection = z.output<typeof ConnectionSchema>;
 export const CONNECTION_ENV_PREFIX = 'SUPERVISOR_CONN_';
 
 /** No connection of that name, or one that could not be made usable. Never carries a secret. */
-export class UnknownEndpoint extends Error {
+export class UnknownEndpoint extends TriggererError {
   override name = 'UnknownEndpoint';
   constructor(
     readonly endpoint: string,
@@ -174,7 +175,8 @@ async function settle(
   }
 }
 
-class ConnectionError extends Error {}
+/** A connection that cannot be loaded; its message never holds a secret (kept as the reason). */
+class ConnectionError extends TriggererError {}
 
 async function fromConnection(
   connection: Connection,

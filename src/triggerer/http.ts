@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from './options.js';
+import { TriggererError } from './errors.js';
 
 /** What the daemon reports about itself at each probe. */
 export interface HealthStatus {
@@ -45,7 +46,7 @@ export interface HealthServer {
 }
 
 /** The port or host cannot be used. */
-export class HealthServerError extends Error {
+export class HealthServerError extends TriggererError {
   override name = 'HealthServerError';
 }
 

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { formatIssues, issuesFromZod } from '../config/errors.js';
 import { RECORD_LIMITS, TriggerRecordSchema, type TriggerRecord } from '../protocol/index.js';
 import type { TriggerDefinition } from './definition.js';
+import { TriggererError } from './errors.js';
 
 /** What the daemon needs from a registry (the built-ins plus the configured plugins). */
 export interface TriggerLookup {
@@ -33,7 +34,7 @@ export type InvalidRecordKind =
 export const MAX_REASON_CHARS = 1000;
 
 /** A job whose data cannot become a trigger. Fails that job only, never retried. */
-export class InvalidTriggerRecord extends Error {
+export class InvalidTriggerRecord extends TriggererError {
   override name = 'InvalidTriggerRecord';
   constructor(
     readonly kind: InvalidRecordKind,

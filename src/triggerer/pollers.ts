@@ -11,6 +11,7 @@ import type { ProcessInfo } from '../supervisor/states.js';
 import { exponentialBackoff } from './operators/backoff.js';
 import { BudgetedDelivery, checkBudget } from './operators/fail-after-budget.js';
 import { pollEvery, type PollResult } from './operators/poll-every.js';
+import { TriggererError } from './errors.js';
 
 /** Options for {@link SharedPollers}. */
 export interface SharedPollersOptions {
@@ -78,7 +79,7 @@ export interface EndpointPollStats {
 }
 
 /** The pollers were closed; their streams end with this error. */
-export class PollersClosedError extends Error {
+export class PollersClosedError extends TriggererError {
   override name = 'PollersClosedError';
   constructor() {
     super('the shared pollers were closed');

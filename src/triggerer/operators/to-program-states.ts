@@ -1,8 +1,9 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { ProcessInfo } from '../../supervisor/states.js';
+import { TriggererError } from '../errors.js';
 
 /** A program name in a trigger's kwargs names no process of the supervisord being watched. */
-export class UnknownProgramError extends Error {
+export class UnknownProgramError extends TriggererError {
   override name = 'UnknownProgramError';
   constructor(
     /** The names that matched nothing. */
