@@ -13,8 +13,7 @@ import {
   cancelMarkerKey,
   type CancelRequest,
 } from '../triggerer/cancel.js';
-import { connect } from '../triggerer/redis.js';
-import { toConnectionOptions, type RedisConnection } from './connection.js';
+import { RedisCall, type RedisConnection } from './connection.js';
 import { TriggerAlreadyFinished, TriggerNotFound } from './errors.js';
 import { finishedEvent } from './wait.js';
 
@@ -36,15 +35,14 @@ export interface CancelResult {
 }
 
 /**
- * Requests the cancel of a trigger. Throws TriggerNotFound for an unknown id and
- * TriggerAlreadyFinished (with the status it finished with) for one that already has its event.
+ * Requests the cancel of a trigger. Throws TriggerNotFound for an unknown id, TriggerAlreadyFinished
+ * (with the status it finished with) for one that already has its event, and RedisUnreachable /
+ * RedisAuthFailed at once when Redis is away or refuses the credentials.
  */
 export async function cancel(triggerId: string, options: CancelOptions): Promise<CancelResult> {
   const prefix = options.prefix ?? 'bull';
-  const connection = toConnectionOptions(options.connection);
-  const queue = new Queue(TRIGGERS_QUEUE, { connection, prefix });
-  const client = connect(connection);
-  try {
+  return RedisCall.run(options.connection, async (call) => {
+    const queue = call.own(new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix }));
     const job = await Job.fromId(queue, triggerId);
     if (!job) throw new TriggerNotFound(triggerId);
     const state = await job.getState();
@@ -59,12 +57,11 @@ export async function cancel(triggerId: string, options: CancelOptions): Promise
       jobTimestamp: job.timestamp,
     };
     const text = JSON.stringify(request);
+    const client = call.redis();
     // Marker first: a triggerer that claims the job after this sees it; one that claimed it before
     // listens already and hears the message.
     await client.set(cancelMarkerKey(triggerId, prefix), text, 'EX', CANCEL_MARKER_TTL_S);
     await client.publish(cancelChannel(prefix), text);
     return { triggerId, state, request };
-  } finally {
-    await Promise.all([queue.close(), client.quit().catch(() => {})]);
-  }
+  });
 }
