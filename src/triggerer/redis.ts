@@ -77,6 +77,24 @@ export function redactRedisUrl(url: string): string {
 }
 
 /**
+ * The Redis URL in the first line of a file (`--redis-url-file`), so that a URL holding a password
+ * need not be on a command line. Errors name the file, never its content.
+ */
+export async function readRedisUrlFile(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new InvalidRedisUrl(
+      `cannot read the Redis URL file ${path}: ${(error as NodeJS.ErrnoException).code}`,
+    );
+  }
+  const url = (text.split('\n', 1)[0] ?? '').trim();
+  if (!url) throw new InvalidRedisUrl(`the Redis URL file ${path} has an empty first line`);
+  return url;
+}
+
+/**
  * The triggerer's state directory: `$SUPERVISOR_TRIGGERER_STATE_DIR`, else
  * `$XDG_STATE_HOME/supervisor-triggerer`, else `~/.local/state/supervisor-triggerer`.
  */
