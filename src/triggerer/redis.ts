@@ -28,6 +28,8 @@ export const DISCOVERY_FILE = 'redis.json';
 export interface RedisDiscovery {
   url: string;
   pid: number;
+  /** The redis-server's start time (see `startTicks`), so a reused pid is never taken for it. */
+  startTicks?: number;
 }
 
 /** ioredis options for a URL: `redis://[user:pass@]host[:port][/db]`, `rediss://...`, `unix:///path`. */
@@ -111,7 +113,11 @@ export async function readDiscovery(stateDir: string): Promise<RedisDiscovery | 
       await readFile(join(stateDir, DISCOVERY_FILE), 'utf8'),
     ) as Partial<RedisDiscovery>;
     if (typeof data.url !== 'string' || typeof data.pid !== 'number') return undefined;
-    return { url: data.url, pid: data.pid };
+    return {
+      url: data.url,
+      pid: data.pid,
+      ...(typeof data.startTicks === 'number' && { startTicks: data.startTicks }),
+    };
   } catch {
     return undefined;
   }
