@@ -6,10 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { assertOneLineFailure, runCli } from './fixtures/cli.js';
+import { spawnOwned, waitUntil } from './fixtures/processes.js';
 import { startRedis, type RedisHandle } from './fixtures/redis.js';
 import { tempDir } from './fixtures/tmp.js';
 
+const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const SECRET = 'pw-never-printed';
 /** No REDIS_URL from the environment the tests run in. */
 const ENV = { REDIS_URL: '' };
@@ -79,6 +82,28 @@ describe('a Redis URL with a password', () => {
         [SECRET],
       ),
     );
+  });
+
+  test('the triggerer reads it from --redis-url-file and logs it without the password', async () => {
+    const triggerer = spawnOwned(
+      process.execPath,
+      ['--import', 'tsx', MAIN, 'triggerer', '--redis-url-file', urlFile, '--metrics-port', 'none'],
+      { env: { ...process.env, ...ENV } },
+    );
+    try {
+      await waitUntil(
+        () => {
+          if (triggerer.child.exitCode !== null) throw new Error(`triggerer exited: ${triggerer.output()}`);
+          return triggerer.output().includes('triggerer ready') ? true : undefined;
+        },
+        { timeoutMs: 30_000, what: 'triggerer ready' },
+      );
+      assert.match(triggerer.output(), /"redis":"redis:\/\/:\*\*\*@127\.0\.0\.1:\d+"/);
+    } finally {
+      await triggerer.stop();
+    }
+    assert.equal(triggerer.child.exitCode, 0, triggerer.output());
+    assert.ok(!triggerer.output().includes(SECRET), 'the triggerer printed the password');
   });
 
   test('--redis-url-file: an unreadable file is one line naming it; both flags at once is a usage error', async () => {

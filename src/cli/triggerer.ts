@@ -51,7 +51,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   let embedded: EmbeddedRedis | undefined;
   if (values['redis-url'] !== undefined && values['redis-url-file'] !== undefined)
     throw new UsageError('give --redis-url or --redis-url-file, not both');
-  const fromFile = values['redis-url-file'] && (await readRedisUrlFile(values['redis-url-file']));
+  const file = values['redis-url-file'];
+  const fromFile = file === undefined ? undefined : await readRedisUrlFile(file);
   let redisUrl = values['redis-url'] ?? fromFile ?? io.env.REDIS_URL ?? config.redis_url;
   if (!redisUrl) {
     embedded = await startEmbeddedRedis(stateDir);
