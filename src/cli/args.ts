@@ -2,6 +2,7 @@
 import { waitFor, WaitTimeout, type RedisConnection } from '../client/index.js';
 import { parseDuration } from '../config/duration.js';
 import type { TriggerStatus } from '../protocol/index.js';
+import { findRedisUrl, readRedisUrlFile } from '../triggerer/redis.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 
 /** Runs an argument parser (`util.parseArgs`) so that its problems are usage errors (exit 2). */
@@ -16,9 +17,36 @@ export function usageErrors<T>(parse: () => T): T {
 /** Flags of every command that talks to the triggerer's Redis, plus --help. */
 export const REDIS_FLAGS = {
   'redis-url': { type: 'string' },
+  'redis-url-file': { type: 'string' },
   'state-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** The help of REDIS_FLAGS, the same in every command that takes them. */
+export const REDIS_HELP = `  --redis-url URL        the Redis to use; other users of the host see it in 'ps': for a URL with a
+                         password use --redis-url-file or $REDIS_URL instead
+  --redis-url-file FILE  read the Redis URL from the first line of FILE
+  --state-dir DIR        where to find the embedded redis (default ~/.local/state/supervisor-triggerer)
+
+Redis: --redis-url, else --redis-url-file, else $REDIS_URL, else the embedded redis of a running
+triggerer (found in the state dir). A password in the URL is never printed.
+`;
+
+/** The Redis URL of REDIS_FLAGS: the flag, the file, $REDIS_URL, else the embedded redis. */
+export async function redisUrlOf(
+  values: { 'redis-url'?: string; 'redis-url-file'?: string; 'state-dir'?: string },
+  io: CliIO,
+): Promise<string> {
+  const file = values['redis-url-file'];
+  if (values['redis-url'] !== undefined && file !== undefined) {
+    throw new UsageError('give --redis-url or --redis-url-file, not both');
+  }
+  return findRedisUrl({
+    url: file === undefined ? values['redis-url'] : await readRedisUrlFile(file),
+    env: io.env,
+    stateDir: values['state-dir'],
+  });
+}
 
 /** A duration flag's value in ms, or a usage error naming the flag. */
 export function durationFlag(flag: string, text: string): number {

@@ -5,8 +5,14 @@
  */
 import { parseArgs } from 'node:util';
 import { cancel, TriggerAlreadyFinished, TriggerNotFound } from '../client/index.js';
-import { findRedisUrl } from '../triggerer/redis.js';
-import { durationFlag, printEventWhenFinished, REDIS_FLAGS, usageErrors } from './args.js';
+import {
+  durationFlag,
+  printEventWhenFinished,
+  REDIS_FLAGS,
+  REDIS_HELP,
+  redisUrlOf,
+  usageErrors,
+} from './args.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 
 const HELP = `usage: supervisor-triggerer cancel ID [options]
@@ -15,12 +21,10 @@ Cancels a trigger: its triggerer runs the trigger's onCancel (e.g. on_cancel: st
 continuation runs with status 'cancelled'. A waiting trigger is cancelled when a triggerer claims it.
 
 options:
-  --reason TEXT       why (in the event's payload.reason)
-  --wait              wait for the trigger's event and print it as JSON (exit 4 when cancelled)
-  --wait-timeout DUR  give up waiting after DUR (exit 3)
-  --redis-url URL     default: $REDIS_URL, else the embedded redis of a running triggerer
-  --state-dir DIR     where to find the embedded redis (default ~/.local/state/supervisor-triggerer)
-`;
+  --reason TEXT          why (in the event's payload.reason)
+  --wait                 wait for the trigger's event and print it as JSON (exit 4 when cancelled)
+  --wait-timeout DUR     give up waiting after DUR (exit 3)
+${REDIS_HELP}`;
 
 /** Runs `cancel`. */
 export async function run(args: string[], io: CliIO): Promise<number> {
@@ -34,11 +38,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0] ?? ''}'`);
   const waitTimeout =
     values['wait-timeout'] === undefined ? undefined : durationFlag('--wait-timeout', values['wait-timeout']);
-  const connection = await findRedisUrl({
-    url: values['redis-url'],
-    env: io.env,
-    stateDir: values['state-dir'],
-  });
+  const connection = await redisUrlOf(values, io);
   let state: string;
   try {
     ({ state } = await cancel(triggerId, { connection, reason: values.reason }));

@@ -1,12 +1,19 @@
 /**
  * `supervisor-triggerer defer --classpath C --kwargs JSON [--id ID] [--timeout 10m] [--wait]`:
- * enqueues a trigger from any language's task. Prints the trigger id, or with --wait the TriggerEvent
- * as JSON with the exit code of its status: 0 fired, 3 timeout, 1 failed, 4 cancelled.
+ * enqueues a trigger from any language's task. Prints the trigger id, or with --wait the id on stderr,
+ * then the TriggerEvent as JSON with the exit code of its status: 0 fired, 3 timeout, 1 failed, 4
+ * cancelled.
  */
 import { parseArgs } from 'node:util';
 import { defer, InvalidDeferral } from '../client/index.js';
-import { findRedisUrl } from '../triggerer/redis.js';
-import { durationFlag, printEventWhenFinished, REDIS_FLAGS, usageErrors } from './args.js';
+import {
+  durationFlag,
+  printEventWhenFinished,
+  REDIS_FLAGS,
+  REDIS_HELP,
+  redisUrlOf,
+  usageErrors,
+} from './args.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
 
 export { EXIT_BY_STATUS } from './args.js';
@@ -16,16 +23,17 @@ const DEADLINE_GRACE_MS = 60_000;
 
 const HELP = `usage: supervisor-triggerer defer --classpath C [--kwargs JSON] [options]
 
+Prints the trigger id. With --wait it prints the id on stderr, waits, then prints the event as one
+JSON line on stdout and exits 0 fired, 3 timeout, 1 failed, 4 cancelled.
+
 options:
-  --classpath C       trigger definition, e.g. supervisor.ProgramStateTrigger
-  --kwargs JSON       the trigger's arguments as a JSON object (default {})
-  --id ID             trigger id (default: a UUID); deferring an existing id is a no-op
-  --timeout DUR       deadline from now (10m, 30s, 1h30m): the trigger fires 'timeout' then
-  --wait              wait and print the event as JSON; exit 0 fired, 3 timeout, 1 failed, 4 cancelled
-  --wait-timeout DUR  give up waiting after DUR (exit 3; the trigger keeps running)
-  --redis-url URL     default: $REDIS_URL, else the embedded redis of a running triggerer
-  --state-dir DIR     where to find the embedded redis (default ~/.local/state/supervisor-triggerer)
-`;
+  --classpath C          trigger definition, e.g. supervisor.ProgramStateTrigger
+  --kwargs JSON          the trigger's arguments as a JSON object (default {})
+  --id ID                trigger id (default: a UUID); deferring an existing id is a no-op
+  --timeout DUR          deadline from now (10m, 30s, 1h30m): the trigger fires 'timeout' then
+  --wait                 wait for the event (see above)
+  --wait-timeout DUR     give up waiting after DUR (exit 3; the trigger keeps running)
+${REDIS_HELP}`;
 
 /** Runs `defer`. */
 export async function run(args: string[], io: CliIO): Promise<number> {
@@ -48,11 +56,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   }
   const waitTimeout =
     values['wait-timeout'] === undefined ? undefined : durationFlag('--wait-timeout', values['wait-timeout']);
-  const connection = await findRedisUrl({
-    url: values['redis-url'],
-    env: io.env,
-    stateDir: values['state-dir'],
-  });
+  const connection = await redisUrlOf(values, io);
   let deferred;
   try {
     deferred = await defer(
@@ -71,6 +75,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const untilDeadline =
     deadline === undefined ? undefined : Math.max(0, deadline - Date.now()) + DEADLINE_GRACE_MS;
   const timeout = [waitTimeout, untilDeadline].filter((t) => t !== undefined).sort((a, b) => a - b)[0];
+  io.stderr(`supervisor-triggerer defer: waiting for the event of trigger '${deferred.triggerId}'\n`);
   return printEventWhenFinished('defer', deferred.triggerId, connection, timeout, io);
 }
 

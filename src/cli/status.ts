@@ -1,41 +1,88 @@
-/** `supervisor-triggerer status [--json]`: live triggerers with their load, then triggers per endpoint and state. */
+/**
+ * `supervisor-triggerer status [ID | --triggers …] [--json]`: live triggerers with their load and
+ * triggers per endpoint and state; or a list of triggers; or one trigger in full.
+ */
 import { parseArgs } from 'node:util';
-import { liveTriggerers, triggerStatus, type StateCounts } from '../client/index.js';
+import {
+  describeTrigger,
+  listTriggers,
+  liveTriggerers,
+  TRIGGER_STATES,
+  TriggerNotFound,
+  triggerStatus,
+  type StateCounts,
+  type TriggerDetail,
+  type TriggerState,
+  type TriggerSummary,
+} from '../client/index.js';
 import type { TriggererInfo } from '../triggerer/heartbeat.js';
-import { findRedisUrl } from '../triggerer/redis.js';
-import { EXIT_OK, type CliIO } from './io.js';
-import { REDIS_FLAGS, usageErrors } from './args.js';
+import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
+import { REDIS_FLAGS, REDIS_HELP, redisUrlOf, usageErrors } from './args.js';
 
-const HELP = `usage: supervisor-triggerer status [--json] [--redis-url URL] [--state-dir DIR]
+const HELP = `usage: supervisor-triggerer status [--json]
+       supervisor-triggerer status --triggers [--state S]... [--endpoint NAME] [--limit N] [--json]
+       supervisor-triggerer status ID [--json]
 
-Prints the live triggerers (heartbeats in Redis) with their load, then the triggers per endpoint
-(kwargs.endpoint; '-' for none) and state. --json prints { triggerers: [...], triggers: {...} }.
-`;
+Without arguments: the live triggerers (heartbeats in Redis) with their load, then the triggers per
+endpoint (kwargs.endpoint; '-' for none) and state. --json prints { triggerers: [...], triggers: {...} }.
+With --triggers: one line per trigger, newest first within each state. With ID: that trigger in full
+(classpath, kwargs with secret-like keys redacted, state, lock, age, deadline, event or failure).
+
+options:
+  --json                 print JSON instead of tables
+  --triggers             list triggers (--state, --endpoint and --limit imply it)
+  --state S              only triggers in state S (${TRIGGER_STATES.join(', ')}); repeatable or S1,S2
+  --endpoint NAME        only triggers naming that endpoint ('-': naming none)
+  --limit N              at most N triggers (default 100)
+${REDIS_HELP}`;
 
 const COLUMNS: (keyof StateCounts)[] = ['waiting', 'active', 'delayed', 'completed', 'failed'];
+/** Characters of a kwargs or payload line in the text view (the values themselves are bounded too). */
+const LINE_CHARS = 2000;
 
 /** Runs `status`. */
 export async function run(args: string[], io: CliIO): Promise<number> {
-  const { values } = usageErrors(() =>
+  const { values, positionals } = usageErrors(() =>
     parseArgs({
       args,
       options: {
         json: { type: 'boolean' },
+        triggers: { type: 'boolean' },
+        state: { type: 'string', multiple: true },
+        endpoint: { type: 'string' },
+        limit: { type: 'string' },
         ...REDIS_FLAGS,
       },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: true,
     }),
   );
   if (values.help) {
     io.stdout(HELP);
     return EXIT_OK;
   }
-  const connection = await findRedisUrl({
-    url: values['redis-url'],
-    env: io.env,
-    stateDir: values['state-dir'],
-  });
+  const [triggerId, ...extra] = positionals;
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0] ?? ''}'`);
+  const list =
+    values.triggers ||
+    values.state !== undefined ||
+    values.endpoint !== undefined ||
+    values.limit !== undefined;
+  if (list && triggerId !== undefined) throw new UsageError('give a trigger id or --triggers, not both');
+  const states = values.state === undefined ? undefined : statesOf(values.state);
+  const limit = values.limit === undefined ? undefined : positiveInt('--limit', values.limit);
+  const connection = await redisUrlOf(values, io);
+  if (triggerId !== undefined) return showTrigger(triggerId, connection, values.json === true, io);
+  if (list) {
+    const found = await listTriggers({
+      connection,
+      ...(states && { states }),
+      ...(values.endpoint !== undefined && { endpoint: values.endpoint }),
+      ...(limit !== undefined && { limit }),
+    });
+    io.stdout(values.json ? `${JSON.stringify(found, null, 2)}\n` : listText(found.triggers, found.more));
+    return EXIT_OK;
+  }
   const [triggerers, triggers] = await Promise.all([
     liveTriggerers({ connection }),
     triggerStatus({ connection }),
@@ -73,13 +120,121 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   return EXIT_OK;
 }
 
+async function showTrigger(triggerId: string, connection: string, json: boolean, io: CliIO): Promise<number> {
+  let detail: TriggerDetail;
+  try {
+    detail = await describeTrigger(triggerId, { connection });
+  } catch (error) {
+    if (!(error instanceof TriggerNotFound)) throw error;
+    io.stderr(`supervisor-triggerer status: ${error.message}\n`);
+    return EXIT_FAILED;
+  }
+  io.stdout(json ? `${JSON.stringify(detail, null, 2)}\n` : detailText(detail));
+  return EXIT_OK;
+}
+
+function detailText(t: TriggerDetail): string {
+  const now = Date.now();
+  const rows: [string, string][] = [
+    ['state', t.state],
+    ['classpath', t.classpath],
+    ['endpoint', t.endpoint ?? '-'],
+    ['kwargs', line(t.kwargs)],
+    ['deferred', `${t.createdAt} (${ago(t.ageMs)})`],
+    [
+      'deadline',
+      t.deadline === undefined ? '-' : `${t.deadline} (${relative(Date.parse(t.deadline) - now)})`,
+    ],
+  ];
+  if (t.claimedAt) rows.push(['claimed', `${t.claimedAt} (${ago(now - Date.parse(t.claimedAt))})`]);
+  if (t.lock) rows.push(['holder', holderText(t.lock)]);
+  if (t.continuation) rows.push(['continuation', t.continuation]);
+  if (t.task !== undefined) rows.push(['task', line(t.task)]);
+  if (t.finishedAt) rows.push(['finished', `${t.finishedAt} (${ago(now - Date.parse(t.finishedAt))})`]);
+  if (t.event?.status === 'failed' && typeof t.event.payload.error === 'string') {
+    rows.push(['failed', t.event.payload.error]);
+  } else if (t.event) {
+    rows.push(['event', `${t.event.status} ${line(t.event.payload)}`]);
+  }
+  return [`trigger ${t.triggerId}`, ...table(rows.map(([k, v]) => [k, v]))].join('\n') + '\n';
+}
+
+function holderText(lock: NonNullable<TriggerSummary['lock']>): string {
+  if (!lock.held) return 'none: no triggerer holds its lock (it returns to wait at the next stalled check)';
+  const ttl =
+    lock.ttlMs === undefined ? '' : `, renewed by it; expires in ${(lock.ttlMs / 1000).toFixed(1)}s`;
+  return `a triggerer holds its lock${ttl} (which one is not recorded in Redis)`;
+}
+
+function listText(triggers: TriggerSummary[], more: boolean): string {
+  if (triggers.length === 0) return 'no triggers match\n';
+  const now = Date.now();
+  const rows = triggers.map((t) => [
+    t.triggerId,
+    t.state,
+    t.classpath,
+    t.endpoint ?? '-',
+    ago(t.ageMs),
+    t.deadline === undefined ? '-' : relative(Date.parse(t.deadline) - now),
+    t.status ?? (t.lock ? (t.lock.held ? 'locked' : 'lock lost') : '-'),
+  ]);
+  const lines = table([['ID', 'STATE', 'CLASSPATH', 'ENDPOINT', 'AGE', 'DEADLINE', 'OUTCOME'], ...rows]);
+  if (more) lines.push(`  … more triggers match: narrow with --state/--endpoint or raise --limit`);
+  return lines.join('\n') + '\n';
+}
+
+function statesOf(values: string[]): TriggerState[] {
+  const states = values.flatMap((v) => v.split(',')).map((s) => s.trim());
+  for (const state of states) {
+    if (!(TRIGGER_STATES as readonly string[]).includes(state)) {
+      throw new UsageError(`--state: unknown state '${state}' (expected ${TRIGGER_STATES.join(', ')})`);
+    }
+  }
+  return states as TriggerState[];
+}
+
+function positiveInt(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new UsageError(`${flag}: expected a positive integer, got '${text}'`);
+  }
+  return value;
+}
+
+/** A value as one JSON line, cut at LINE_CHARS. */
+function line(value: unknown): string {
+  const text = JSON.stringify(value) ?? '';
+  return text.length <= LINE_CHARS
+    ? text
+    : `${text.slice(0, LINE_CHARS)}… (${text.length - LINE_CHARS} more characters)`;
+}
+
+function ago(ms: number): string {
+  return `${duration(ms)} ago`;
+}
+
+function relative(ms: number): string {
+  return ms >= 0 ? `in ${duration(ms)}` : `${duration(-ms)} ago`;
+}
+
+/** `45s`, `12m`, `3h`, `2d`. */
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172_800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86_400)}d`;
+}
+
 function endpointsCell(t: TriggererInfo): string {
   const entries = Object.entries(t.endpoints).sort(([a], [b]) => a.localeCompare(b));
   return entries.length === 0 ? '-' : entries.map(([name, n]) => `${name}:${n}`).join(' ');
 }
 
-/** Left-aligned columns, indented by two spaces. */
-function table(rows: string[][]): string[] {
+/** Left-aligned columns, indented by two spaces; control characters in a cell are shown as `?`. */
+function table(cells: string[][]): string[] {
+  // eslint-disable-next-line no-control-regex
+  const rows = cells.map((r) => r.map((cell) => cell.replace(/[\u0000-\u001f\u007f]/g, '?')));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map(
     (r) =>

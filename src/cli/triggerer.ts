@@ -9,10 +9,10 @@ import { ConnectionResolver } from '../triggerer/connections.js';
 import { Triggerer } from '../triggerer/daemon.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../triggerer/embedded-redis.js';
 import { DEFAULT_METRICS_PORT } from '../triggerer/options.js';
-import { createLogger } from '../triggerer/logger.js';
+import { HealthServerError } from '../triggerer/http.js';
+import { createLogger, LOG_LEVELS } from '../triggerer/logger.js';
 import { loadTriggererConfig, parseTriggererConfig } from '../triggerer/config-file.js';
-import { LOG_LEVELS } from '../triggerer/logger.js';
-import { defaultStateDir, redactRedisUrl, redisOptions } from '../triggerer/redis.js';
+import { defaultStateDir, readRedisUrlFile, redactRedisUrl, redisOptions } from '../triggerer/redis.js';
 import { parseDuration } from '../config/duration.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
 import { usageErrors } from './args.js';
@@ -23,7 +23,9 @@ Runs the triggerer: claims trigger records from the 'triggers' queue and complet
 
 options:
   --config FILE            triggerer config (YAML/JSON): redis_url, capacity, plugins, connections, ...
-  --redis-url URL          redis://, rediss:// or unix:// (default: $REDIS_URL, config, else embedded)
+  --redis-url URL          redis://, rediss:// or unix:// (default: $REDIS_URL, config, else embedded);
+                           seen by other users in 'ps': with a password use --redis-url-file or $REDIS_URL
+  --redis-url-file FILE    read the Redis URL from the first line of FILE
   --capacity N             triggers watched at once (default 1000)
   --plugin PATH            extra trigger module (repeatable; added to the config's plugins)
   --state-dir DIR          where the embedded redis lives (default ~/.local/state/supervisor-triggerer)
@@ -49,7 +51,11 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const logger = createLogger({ level: level as (typeof LOG_LEVELS)[number] });
   const stateDir = values['state-dir'] ?? config.state_dir ?? defaultStateDir(io.env);
   let embedded: EmbeddedRedis | undefined;
-  let redisUrl = values['redis-url'] ?? io.env.REDIS_URL ?? config.redis_url;
+  if (values['redis-url'] !== undefined && values['redis-url-file'] !== undefined)
+    throw new UsageError('give --redis-url or --redis-url-file, not both');
+  const file = values['redis-url-file'];
+  const fromFile = file === undefined ? undefined : await readRedisUrlFile(file);
+  let redisUrl = values['redis-url'] ?? fromFile ?? io.env.REDIS_URL ?? config.redis_url;
   if (!redisUrl) {
     embedded = await startEmbeddedRedis(stateDir);
     redisUrl = embedded.url;
@@ -77,7 +83,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       onOffered: () => logger.info({ nice: yieldCpu() }, 'hand-off offered; giving way on the CPU'),
     });
     const stop = waitForSignal();
-    await triggerer.start();
+    await triggerer.start().catch((error: unknown) => {
+      throw metricsPortHint(error);
+    });
     logger.info({ redis: redactRedisUrl(redisUrl), classpaths: registry.classpaths() }, 'triggerer ready');
     logger.info({ signal: await stop }, 'stopping');
     return EXIT_OK;
@@ -94,6 +102,7 @@ function parseCli(args: string[]) {
       options: {
         config: { type: 'string' },
         'redis-url': { type: 'string' },
+        'redis-url-file': { type: 'string' },
         capacity: { type: 'string' },
         plugin: { type: 'string', multiple: true },
         'state-dir': { type: 'string' },
@@ -161,6 +170,18 @@ function duration(flag: string, text: string | undefined): number | undefined {
   } catch (error) {
     throw new UsageError(`${flag}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * A metrics port that cannot be used (another triggerer on this host has it) stops the start: the
+ * message says how to choose another.
+ */
+function metricsPortHint(error: unknown): unknown {
+  if (!(error instanceof HealthServerError)) return error;
+  return new HealthServerError(
+    `${error.message}: choose another port with --metrics-port N (or metrics_port: N in the config), ` +
+      `or run without the server with --metrics-port none`,
+  );
 }
 
 /**

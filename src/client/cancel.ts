@@ -5,7 +5,7 @@
  * cancelled`; a trigger that is waiting (or being handed off or claimed) is cancelled by the marker
  * when a triggerer claims it. Either way the continuation runs exactly once, with `cancelled`.
  */
-import { Job, Queue } from 'bullmq';
+import { Queue } from 'bullmq';
 import {
   CANCEL_MARKER_TTL_S,
   DEFAULT_PREFIX,
@@ -14,8 +14,8 @@ import {
   type CancelRequest,
   type TriggerStatus,
 } from '../protocol/index.js';
-import { connect } from '../triggerer/redis.js';
-import { toConnectionOptions, type RedisConnection } from './connection.js';
+import { RedisCall, type RedisConnection } from './connection.js';
+import { readJob } from './jobs.js';
 import { TriggerAlreadyFinished, TriggerNotFound } from './errors.js';
 import { finishedEvent } from './wait.js';
 
@@ -37,16 +37,15 @@ export interface CancelResult {
 }
 
 /**
- * Requests the cancel of a trigger. Throws TriggerNotFound for an unknown id and
- * TriggerAlreadyFinished (with the status it finished with) for one that already has its event.
+ * Requests the cancel of a trigger. Throws TriggerNotFound for an unknown id, TriggerAlreadyFinished
+ * (with the status it finished with) for one that already has its event, and RedisUnreachable /
+ * RedisAuthFailed at once when Redis is away or refuses the credentials.
  */
 export async function cancel(triggerId: string, options: CancelOptions): Promise<CancelResult> {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
-  const connection = toConnectionOptions(options.connection);
-  const queue = new Queue(TRIGGERS_QUEUE, { connection, prefix });
-  const client = connect(connection);
-  try {
-    const job = await Job.fromId(queue, triggerId);
+  return RedisCall.run(options.connection, async (call) => {
+    const queue = call.own(new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix }));
+    const job = await readJob(queue, triggerId);
     if (!job) throw new TriggerNotFound(triggerId);
     const state = await job.getState();
     if (state === 'completed' || state === 'failed') {
@@ -60,12 +59,11 @@ export async function cancel(triggerId: string, options: CancelOptions): Promise
       jobTimestamp: job.timestamp,
     };
     const text = JSON.stringify(request);
+    const client = call.redis();
     // Marker first: a triggerer that claims the job after this sees it; one that claimed it before
     // listens already and hears the message.
     await client.set(protocolKeys(prefix).cancelMarker(triggerId), text, 'EX', CANCEL_MARKER_TTL_S);
     await client.publish(protocolKeys(prefix).cancelChannel, text);
     return { triggerId, state, request };
-  } finally {
-    await Promise.all([queue.close(), client.quit().catch(() => {})]);
-  }
+  });
 }

@@ -13,7 +13,7 @@ import {
   type TriggerRecord,
   type TriggerRecordInput,
 } from '../protocol/index.js';
-import { toConnectionOptions, type RedisConnection } from './connection.js';
+import { RedisCall, type RedisConnection } from './connection.js';
 import { InvalidDeferral } from './errors.js';
 
 /** The job that resumes the task: a job on the task's own queue, run when the trigger finishes. */
@@ -83,16 +83,19 @@ export function buildRecord(
   return parsed.data;
 }
 
-/** Enqueues a trigger (and its continuation). Idempotent per trigger id. */
+/**
+ * Enqueues a trigger (and its continuation). Idempotent per trigger id. Throws InvalidDeferral, and
+ * RedisUnreachable / RedisAuthFailed at once when Redis is away or refuses the credentials.
+ */
 export async function defer(record: DeferRecord, options: DeferOptions): Promise<DeferredTrigger> {
   const triggerId = options.id ?? randomUUID();
   if (triggerId === '' || triggerId.includes(':')) {
     throw new InvalidDeferral(`invalid trigger id '${triggerId}': must be non-empty and contain no ':'`);
   }
   const stored = buildRecord(record, options);
-  const connection = toConnectionOptions(options.connection);
-  const queue = new Queue(TRIGGERS_QUEUE, { connection, prefix: options.prefix });
-  try {
+  return RedisCall.run(options.connection, async (call) => {
+    const { prefix } = options;
+    const queue = call.own(new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix }));
     if (await queue.getJob(triggerId)) {
       return { triggerId, created: false, record: stored };
     }
@@ -105,20 +108,14 @@ export async function defer(record: DeferRecord, options: DeferOptions): Promise
     }
     const { continuation } = options;
     const continuationId = continuation.opts?.jobId ?? `${triggerId}-resume`;
-    const flows = new FlowProducer({ connection, prefix: options.prefix });
-    try {
-      await flows.add({
-        name: continuation.name,
-        queueName: continuation.queue,
-        data: continuation.data,
-        opts: { ...continuation.opts, jobId: continuationId },
-        children: [{ name: stored.classpath, queueName: TRIGGERS_QUEUE, data: stored, opts: triggerOpts }],
-      });
-    } finally {
-      await flows.close();
-    }
+    const flows = call.own(new FlowProducer({ connection: call.options, prefix }));
+    await flows.add({
+      name: continuation.name,
+      queueName: continuation.queue,
+      data: continuation.data,
+      opts: { ...continuation.opts, jobId: continuationId },
+      children: [{ name: stored.classpath, queueName: TRIGGERS_QUEUE, data: stored, opts: triggerOpts }],
+    });
     return { triggerId, continuationId, created: true, record: stored };
-  } finally {
-    await queue.close();
-  }
+  });
 }

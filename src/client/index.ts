@@ -7,12 +7,37 @@ export {
   type DeferredTrigger,
   type Continuation,
 } from './defer.js';
-export { waitFor, finishedEvent, failedEvent, type WaitForOptions } from './wait.js';
+export {
+  waitFor,
+  finishedEvent,
+  failedEvent,
+  DEFAULT_UNREACHABLE_BUDGET_MS,
+  type WaitForOptions,
+} from './wait.js';
 export { readTriggerEvent } from './continuation.js';
-export { triggerStatus, liveTriggerers, type TriggerStatusReport, type StateCounts } from './status.js';
+export {
+  triggerStatus,
+  liveTriggerers,
+  listTriggers,
+  describeTrigger,
+  TRIGGER_STATES,
+  type TriggerState,
+  type TriggerStatusReport,
+  type StateCounts,
+  type StatusOptions,
+  type ListTriggersOptions,
+  type TriggerList,
+  type TriggerSummary,
+  type TriggerDetail,
+} from './status.js';
+export { shownValue, type ShownLimits } from './redact.js';
 export { toConnectionOptions, type RedisConnection } from './connection.js';
 export { cancel, type CancelOptions, type CancelResult } from './cancel.js';
 export {
+  ClientError,
+  RedisConnectionError,
+  RedisUnreachable,
+  RedisAuthFailed,
   InvalidDeferral,
   TriggerNotFound,
   TriggerAlreadyFinished,

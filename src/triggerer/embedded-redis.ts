@@ -1,13 +1,26 @@
 /**
  * The embedded default: a private `redis-server` on a unix socket in the state directory, started by
- * the triggerer when no Redis URL is given and stopped (by its pid) when the triggerer exits. Its
- * append-only file lives there too, so deferred triggers survive a triggerer restart.
+ * the first triggerer that needs one and shared by every triggerer on that state directory. Each
+ * registers as a user (`redis-lease.ts`); the last one alive to stop stops it by its pid, whichever
+ * process started it. Its append-only file lives there too, so deferred triggers survive a restart.
+ * It runs in a process group of its own, so a Ctrl-C meant for one triggerer's terminal does not stop
+ * the Redis that triggerer (and its peers) still hand their triggers over through.
  */
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DISCOVERY_FILE, isAlive, readDiscovery, type RedisDiscovery } from './redis.js';
+import { DISCOVERY_FILE, readDiscovery, type RedisDiscovery } from './redis.js';
+import {
+  clearUsers,
+  leaveAtExit,
+  liveUsers,
+  processGone,
+  registerUser,
+  sameProcess,
+  startTicks,
+  withStateLock,
+} from './redis-lease.js';
 
 /** redis-server could not be started. */
 export class EmbeddedRedisError extends Error {
@@ -18,9 +31,12 @@ export interface EmbeddedRedis {
   /** `unix:///<state dir>/redis.sock`. */
   url: string;
   pid: number;
-  /** False when another triggerer's embedded redis was found running and is reused. */
+  /** True when this process started the redis-server; false when it reuses a running one. */
   owned: boolean;
-  /** Stops the redis-server if this process started it and removes the discovery file. Idempotent. */
+  /**
+   * Ends this process's use of it: the last user alive stops the redis-server (by pid) and removes
+   * the discovery file; otherwise it keeps running for the others. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -31,7 +47,10 @@ export interface EmbeddedRedisOptions {
   startTimeoutMs?: number;
 }
 
-/** Starts (or reuses) the embedded redis-server of a state directory. */
+/** How long a stop waits for the redis-server to exit after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 5000;
+
+/** Starts the embedded redis-server of a state directory, or reuses the one running there. */
 export async function startEmbeddedRedis(
   stateDir: string,
   { command = 'redis-server', startTimeoutMs = 10_000 }: EmbeddedRedisOptions = {},
@@ -41,10 +60,68 @@ export async function startEmbeddedRedis(
   if (Buffer.byteLength(socketPath) > 100) {
     throw new EmbeddedRedisError(`state dir path too long for a unix socket: ${socketPath}`);
   }
-  const existing = await readDiscovery(stateDir);
-  if (existing && isAlive(existing.pid) && (await pingRedis(socketPath))) {
-    return { url: existing.url, pid: existing.pid, owned: false, stop: async () => {} };
-  }
+  // The lock is held while a redis-server starts: wait for that, and then some.
+  const lockWaitMs = startTimeoutMs + STOP_GRACE_MS + 5000;
+  const started = await withStateLock(stateDir, lockWaitMs, async () => {
+    const existing = await readDiscovery(stateDir);
+    if (existing && sameProcess(existing.pid, existing.startTicks) && (await pingRedis(socketPath))) {
+      return { discovery: existing, registration: await registerUser(stateDir), child: undefined };
+    }
+    // Registrations left from a redis-server that is gone are about nothing now.
+    await clearUsers(stateDir);
+    const child = await spawnRedis(command, stateDir, socketPath, startTimeoutMs);
+    const ticks = startTicks(child.pid);
+    const discovery: RedisDiscovery = {
+      url: `unix://${socketPath}`,
+      pid: child.pid,
+      ...(ticks !== undefined && { startTicks: ticks }),
+    };
+    await writeFile(join(stateDir, DISCOVERY_FILE), JSON.stringify(discovery) + '\n', { mode: 0o600 });
+    return { discovery, registration: await registerUser(stateDir), child };
+  });
+  const { discovery, registration, child } = started;
+  // A triggerer that exits without calling stop() (a second signal, a crash) still leaves: the last
+  // user takes the redis-server with it.
+  let left = false;
+  const onExit = () => {
+    if (left) return;
+    left = true;
+    const others = leaveAtExit(stateDir, registration);
+    if (!others && sameProcess(discovery.pid, discovery.startTicks)) signal(discovery.pid, 'SIGTERM');
+  };
+  process.once('exit', onExit);
+  let stopped: Promise<void> | undefined;
+  return {
+    url: discovery.url,
+    pid: discovery.pid,
+    owned: child !== undefined,
+    stop() {
+      stopped ??= withStateLock(stateDir, lockWaitMs, async () => {
+        process.removeListener('exit', onExit);
+        left = true;
+        await rm(registration, { force: true });
+        if ((await liveUsers(stateDir)) > 0) {
+          // Another triggerer still uses it: it outlives this process.
+          child?.unref();
+          return;
+        }
+        const current = await readDiscovery(stateDir);
+        if (current?.pid === discovery.pid) await rm(join(stateDir, DISCOVERY_FILE), { force: true });
+        // Only the redis-server this process used: its pid may have been reused since it exited.
+        if (sameProcess(discovery.pid, discovery.startTicks)) await stopRedis(discovery.pid);
+      });
+      return stopped;
+    },
+  };
+}
+
+/** Spawns redis-server on the socket and waits until it answers PING. */
+async function spawnRedis(
+  command: string,
+  stateDir: string,
+  socketPath: string,
+  startTimeoutMs: number,
+): Promise<{ pid: number; unref(): void }> {
   await rm(socketPath, { force: true });
   const child = spawn(
     command,
@@ -64,58 +141,49 @@ export async function startEmbeddedRedis(
       '--logfile',
       join(stateDir, 'redis.log'),
     ],
-    { stdio: 'ignore' },
+    { stdio: 'ignore', detached: true },
   );
   const failed = new Promise<Error>((resolve) => {
     child.once('error', (error) => resolve(error));
     child.once('exit', (code) => resolve(new Error(`exited with code ${code} (see ${stateDir}/redis.log)`)));
   });
-  const stopChild = async () => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    process.kill(child.pid, 'SIGTERM');
-    const timer = setTimeout(
-      () => child.pid !== undefined && isAlive(child.pid) && child.kill('SIGKILL'),
-      5000,
-    );
-    await exited;
-    clearTimeout(timer);
-  };
-  // A triggerer that exits without calling stop() still takes its redis-server with it.
-  const onExit = () => child.exitCode === null && child.kill('SIGTERM');
-  process.once('exit', onExit);
   const deadline = Date.now() + startTimeoutMs;
   let ready = false;
   while (!ready && Date.now() < deadline) {
     const early = await Promise.race([failed, delay(50).then(() => undefined)]);
-    if (early) {
-      process.removeListener('exit', onExit);
-      throw new EmbeddedRedisError(`${command} did not start: ${early.message}`);
-    }
+    if (early) throw new EmbeddedRedisError(`${command} did not start: ${early.message}`);
     ready = await pingRedis(socketPath);
   }
   if (!ready || child.pid === undefined) {
-    await stopChild();
-    process.removeListener('exit', onExit);
+    if (child.pid !== undefined && child.exitCode === null) await stopRedis(child.pid);
     throw new EmbeddedRedisError(`${command} did not answer on ${socketPath} within ${startTimeoutMs} ms`);
   }
-  const discovery: RedisDiscovery = { url: `unix://${socketPath}`, pid: child.pid };
-  const discoveryPath = join(stateDir, DISCOVERY_FILE);
-  await writeFile(discoveryPath, JSON.stringify(discovery) + '\n', { mode: 0o600 });
-  let stopped: Promise<void> | undefined;
-  return {
-    url: discovery.url,
-    pid: child.pid,
-    owned: true,
-    stop() {
-      stopped ??= (async () => {
-        await rm(discoveryPath, { force: true });
-        await stopChild();
-        process.removeListener('exit', onExit);
-      })();
-      return stopped;
-    },
-  };
+  return { pid: child.pid, unref: () => child.unref() };
+}
+
+/** SIGTERM, then SIGKILL after a grace period; resolves when the process is gone (or after 1 s more). */
+async function stopRedis(pid: number): Promise<void> {
+  signal(pid, 'SIGTERM');
+  if (await gone(pid, STOP_GRACE_MS)) return;
+  signal(pid, 'SIGKILL');
+  await gone(pid, 1000);
+}
+
+async function gone(pid: number, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (!processGone(pid)) {
+    if (Date.now() > deadline) return false;
+    await delay(25);
+  }
+  return true;
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
 }
 
 function delay(ms: number): Promise<void> {

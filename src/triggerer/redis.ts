@@ -28,6 +28,8 @@ export const DISCOVERY_FILE = 'redis.json';
 export interface RedisDiscovery {
   url: string;
   pid: number;
+  /** The redis-server's start time (see `startTicks`), so a reused pid is never taken for it. */
+  startTicks?: number;
 }
 
 /** ioredis options for a URL: `redis://[user:pass@]host[:port][/db]`, `rediss://...`, `unix:///path`. */
@@ -77,6 +79,24 @@ export function redactRedisUrl(url: string): string {
 }
 
 /**
+ * The Redis URL in the first line of a file (`--redis-url-file`), so that a URL holding a password
+ * need not be on a command line. Errors name the file, never its content.
+ */
+export async function readRedisUrlFile(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new InvalidRedisUrl(
+      `cannot read the Redis URL file ${path}: ${(error as NodeJS.ErrnoException).code}`,
+    );
+  }
+  const url = (text.split('\n', 1)[0] ?? '').trim();
+  if (!url) throw new InvalidRedisUrl(`the Redis URL file ${path} has an empty first line`);
+  return url;
+}
+
+/**
  * The triggerer's state directory: `$SUPERVISOR_TRIGGERER_STATE_DIR`, else
  * `$XDG_STATE_HOME/supervisor-triggerer`, else `~/.local/state/supervisor-triggerer`.
  */
@@ -93,7 +113,11 @@ export async function readDiscovery(stateDir: string): Promise<RedisDiscovery | 
       await readFile(join(stateDir, DISCOVERY_FILE), 'utf8'),
     ) as Partial<RedisDiscovery>;
     if (typeof data.url !== 'string' || typeof data.pid !== 'number') return undefined;
-    return { url: data.url, pid: data.pid };
+    return {
+      url: data.url,
+      pid: data.pid,
+      ...(typeof data.startTicks === 'number' && { startTicks: data.startTicks }),
+    };
   } catch {
     return undefined;
   }

@@ -1,11 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../fixtures/cli.js';
 import { freePort } from '../fixtures/ports.js';
+import { startRedis } from '../fixtures/redis.js';
 import { spawnOwned, waitUntil, type OwnedProcess } from '../fixtures/processes.js';
 import { tempDir } from '../fixtures/tmp.js';
 import { isAlive } from '../../src/triggerer/redis.js';
@@ -183,5 +185,27 @@ test('defer without REDIS_URL and without a running triggerer says how to get a 
     assert.match(result.stderr, /no Redis: set REDIS_URL/);
   } finally {
     await dir.remove();
+  }
+});
+
+test('a triggerer whose metrics port is taken exits 1 saying how to choose another port or none', async () => {
+  const redis = await startRedis();
+  // The port is held by a server of this test, as another triggerer on the host would hold it.
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const port = (holder.address() as AddressInfo).port;
+  try {
+    const result = await runCli(['triggerer', '--metrics-port', String(port)], {
+      env: { REDIS_URL: redis.url },
+    });
+    assert.equal(result.code, 1, result.stderr);
+    const lines = result.stderr.split('\n').filter(Boolean);
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0] ?? '', new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
+    assert.match(lines[0] ?? '', /--metrics-port N \(or metrics_port: N in the config\)/);
+    assert.match(lines[0] ?? '', /--metrics-port none/);
+  } finally {
+    await new Promise((resolve) => holder.close(resolve));
+    await redis.stop();
   }
 });

@@ -11,6 +11,7 @@ import { defineTrigger, type TriggerDefinition } from '../../src/triggerer/defin
 import { listTriggerers, type TriggererInfo } from '../../src/triggerer/heartbeat.js';
 import { redisOptions } from '../../src/triggerer/redis.js';
 import { runCli } from '../fixtures/cli.js';
+import { protocolKeys } from '../../src/protocol/index.js';
 import { waitUntil } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 
@@ -144,7 +145,7 @@ describe('triggerer observability wired into the daemon (real Redis)', () => {
     assert.ok(id);
     await triggerer.close();
     assert.deepEqual(await listTriggerers(client), []);
-    assert.equal(await client.exists(`st:triggerers:${id}`), 0);
+    assert.equal(await client.exists(protocolKeys().triggerer(id)), 0);
     await assert.rejects(fetch(`${metricsUrl}/healthz`));
     const text = await triggerer.metrics.render();
     assert.equal(sample(text, 'supervisor_triggerer_triggers_handed_off_total'), 1);
