@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { buildRecord } from '../src/client/defer.js';
 import { TRIGGERS_QUEUE } from '../src/protocol/index.js';
-import { redisOptions } from '../src/triggerer/redis.js';
+import { redisOptions } from '../src/redis/connection.js';
 import { waitUntil } from '../test/fixtures/processes.js';
 import { startRedis } from '../test/fixtures/redis.js';
 import { tempDir } from '../test/fixtures/tmp.js';

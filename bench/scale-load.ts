@@ -5,7 +5,7 @@
  * in bursts), or BullMQ's own Worker with `SCALE_CONSUMER=bullmq`.
  */
 import { Job, Queue, Worker, type ConnectionOptions, type Processor } from 'bullmq';
-import { ClaimingWorker } from '../src/triggerer/claims.js';
+import { ClaimingWorker } from '../src/queue/claims.js';
 import { defer } from '../src/client/defer.js';
 import { readTriggerEvent } from '../src/client/continuation.js';
 import { TRIGGERS_QUEUE } from '../src/protocol/index.js';

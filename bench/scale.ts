@@ -13,7 +13,7 @@ import { totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { TRIGGERS_QUEUE } from '../src/protocol/index.js';
-import { redisOptions } from '../src/triggerer/redis.js';
+import { redisOptions } from '../src/redis/connection.js';
 import { waitUntil } from '../test/fixtures/processes.js';
 import { startRedis } from '../test/fixtures/redis.js';
 import { tempDir } from '../test/fixtures/tmp.js';

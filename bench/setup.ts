@@ -13,7 +13,7 @@ import { buildRecord } from '../src/client/defer.js';
 import { TRIGGERS_QUEUE } from '../src/protocol/index.js';
 import { ConnectionResolver } from '../src/triggerer/connections.js';
 import { Triggerer } from '../src/triggerer/daemon.js';
-import { redisOptions } from '../src/triggerer/redis.js';
+import { redisOptions } from '../src/redis/connection.js';
 import { waitUntil } from '../test/fixtures/processes.js';
 import { startRedis } from '../test/fixtures/redis.js';
 import { startSupervisord } from '../test/fixtures/supervisord.js';

@@ -13,5 +13,5 @@ export * from './client/index.js';
 export { Triggerer, type TriggererOptions } from './triggerer/daemon.js';
 export { defineTrigger, type TriggerDefinition, type TriggerContext } from './triggerer/definition.js';
 export { SharedPollers, pollPhase } from './triggerer/pollers.js';
-export { ClaimingWorker, DEFAULT_CLAIM_LANES, type ClaimingWorkerOptions } from './triggerer/claims.js';
+export { ClaimingWorker, DEFAULT_CLAIM_LANES, type ClaimingWorkerOptions } from './queue/claims.js';
 export { builtinTriggers, TriggerRegistry } from '../triggers/index.js';

@@ -2,7 +2,7 @@
 import { waitFor, WaitTimeout, type RedisConnection } from '../client/index.js';
 import { parseDuration } from '../config/duration.js';
 import type { TriggerStatus } from '../protocol/index.js';
-import { findRedisUrl, readRedisUrlFile } from '../triggerer/redis.js';
+import { findRedisUrl, readRedisUrlFile } from '../redis/connection.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 
 /** Runs an argument parser (`util.parseArgs`) so that its problems are usage errors (exit 2). */

@@ -15,7 +15,7 @@ import {
   type TriggerState,
   type TriggerSummary,
 } from '../client/index.js';
-import type { TriggererInfo } from '../triggerer/heartbeat.js';
+import type { TriggererInfo } from '../redis/heartbeat.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 import { REDIS_FLAGS, REDIS_HELP, redisUrlOf, usageErrors } from './args.js';
 

@@ -6,8 +6,8 @@
  */
 import type { ConnectionOptions, RedisOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import { redactRedisUrl, redisOptions } from '../triggerer/redis.js';
-import { within } from '../triggerer/within.js';
+import { redactRedisUrl, redisOptions } from '../redis/connection.js';
+import { within } from '../util/within.js';
 import { RedisAuthFailed, RedisConnectionError, RedisUnreachable } from './errors.js';
 
 /** A Redis URL or BullMQ/ioredis connection options. */

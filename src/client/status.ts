@@ -4,7 +4,7 @@
  * bounded (`shownValue`).
  */
 import { Queue, type Job, type JobType } from 'bullmq';
-import { listTriggerers, type TriggererInfo } from '../triggerer/heartbeat.js';
+import { listTriggerers, type TriggererInfo } from '../redis/heartbeat.js';
 import { TRIGGERS_QUEUE, type TriggerEvent, type TriggerStatus } from '../protocol/index.js';
 import { RedisCall, type RedisConnection } from './connection.js';
 import { TriggerNotFound } from './errors.js';

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { TriggerEvent } from '../protocol/index.js';
-import type { ClaimingWorker } from './claims.js';
+import type { ClaimingWorker } from '../queue/claims.js';
 import { extendLocks } from './give-back.js';
 import { doneWithOffer, type Offer, offeredJob, takeClaims, type Taken } from './handoff.js';
 import type { Holdings } from './holdings.js';

@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { CancelRequestSchema, DEFAULT_PREFIX, protocolKeys, type CancelRequest } from '../protocol/index.js';
-import { closeConnection, connect } from './redis.js';
+import { closeConnection, connect } from '../redis/connection.js';
 
 export { CANCEL_MARKER_TTL_S, CancelRequestSchema, type CancelRequest } from '../protocol/index.js';
 

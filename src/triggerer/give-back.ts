@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ClaimingWorker } from './claims.js';
+import type { ClaimingWorker } from '../queue/claims.js';
 import {
   type Claim,
   handOffListKey,
@@ -17,7 +17,7 @@ import {
 } from './handoff.js';
 import { moveToWait, tokened, type Holding } from './holdings.js';
 import { HANDED_OFF } from './outcomes.js';
-import { settable } from './settable.js';
+import { settable } from '../util/settable.js';
 
 /**
  * How long a closing triggerer waits for its peers to take its claims before it puts the rest back

@@ -18,8 +18,8 @@ import { Job, type ConnectionOptions, type JobJson } from 'bullmq';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { DEFAULT_PREFIX, protocolKeys } from '../protocol/index.js';
-import { closeConnection, connect } from './redis.js';
-import { within } from './within.js';
+import { closeConnection, connect } from '../redis/connection.js';
+import { within } from '../util/within.js';
 
 /** One claim: a job held under a lock token. */
 export interface Claim {

@@ -4,9 +4,9 @@
  * returns; `release` is what ends it.
  */
 import { WaitingError, type Job } from 'bullmq';
-import { Latch } from './latch.js';
+import { Latch } from '../util/latch.js';
 import { LOCK_LOST, type StopReason } from './outcomes.js';
-import { settable, type Settable } from './settable.js';
+import { settable, type Settable } from '../util/settable.js';
 
 /**
  * Thrown by a processor to make BullMQ leave its job as it is (handed back, given to a peer, its lock

@@ -6,10 +6,10 @@
 import type { ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { startHeartbeat, type Heartbeat, type TriggererLoad } from './heartbeat.js';
+import { startHeartbeat, type Heartbeat, type TriggererLoad } from '../redis/heartbeat.js';
 import { startHealthServer, type HealthServer, type HealthStatus } from './http.js';
 import type { TriggererMetrics } from './metrics.js';
-import { within } from './within.js';
+import { within } from '../util/within.js';
 
 /** Options for {@link startObservability}. */
 export interface ObservabilityOptions {

@@ -4,6 +4,9 @@
  */
 import type { ConnectionOptions } from 'bullmq';
 import { DEFAULT_PREFIX } from '../protocol/index.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../redis/heartbeat.js';
+
+export { DEFAULT_HEARTBEAT_INTERVAL_MS };
 import type { Logger } from 'pino';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
 import type { TriggerLookup } from './intake.js';
@@ -25,8 +28,6 @@ export const DEFAULT_CRASH_RESET_MS = 30_000;
 /** Default poll interval of an endpoint when a trigger names none. */
 export const DEFAULT_INTERVAL_MS = 5000;
 
-/** Default beat period (Airflow's triggerer beats every 5 s, too). */
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
 /** Default crashes a trigger may survive in a row before its job fails. */
 export const DEFAULT_MAX_STALLED_COUNT = 3;
 /**

@@ -6,7 +6,7 @@ import type { Subscription, Observable } from 'rxjs';
 import { TRIGGER_STATUSES, type TriggerEvent, type TriggerOutcome } from '../protocol/index.js';
 import type { CancelListener, CancelRequest } from './cancel.js';
 import { boundText, MAX_REASON_CHARS } from './intake.js';
-import type { Latch } from './latch.js';
+import type { Latch } from '../util/latch.js';
 import { atTime } from './operators/at-time.js';
 
 /** The sentinel a watch ends with when its trigger is handed off (to a peer or back to the queue). */

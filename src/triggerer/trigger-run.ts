@@ -14,7 +14,7 @@ import type { ProcessInfo } from '../supervisor/states.js';
 import type { CancelRequest, CancelSignals } from './cancel.js';
 import { forgiveCrashes } from './crash-count.js';
 import type { TriggerContext, TriggerDefinition } from './definition.js';
-import { listTriggerers } from './heartbeat.js';
+import { listTriggerers } from '../redis/heartbeat.js';
 import { handBack, LEAVE_JOB, type Holding, type Holdings } from './holdings.js';
 import {
   acceptTrigger,

@@ -14,7 +14,7 @@ import {
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer } from '../../src/triggerer/daemon.js';
 import { defineTrigger, type TriggerDefinition } from '../../src/triggerer/definition.js';
-import { redisOptions } from '../../src/triggerer/redis.js';
+import { redisOptions } from '../../src/redis/connection.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 import { waitUntil } from '../fixtures/processes.js';
 

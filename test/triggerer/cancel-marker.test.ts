@@ -8,7 +8,7 @@ import { TRIGGERS_QUEUE } from '../../src/protocol/index.js';
 import { CancelSignals, cancelMarkerKey, parseRequest } from '../../src/triggerer/cancel.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer } from '../../src/triggerer/daemon.js';
-import { connect, redisOptions } from '../../src/triggerer/redis.js';
+import { connect, redisOptions } from '../../src/redis/connection.js';
 import { TriggerRegistry } from '../../triggers/index.js';
 import { waitUntil } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';

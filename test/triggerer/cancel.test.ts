@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Job, Queue } from 'bullmq';
 import { cancel, defer, TriggerAlreadyFinished } from '../../src/client/index.js';
 import { TRIGGERS_QUEUE, type TriggerEvent } from '../../src/protocol/index.js';
-import { redisOptions } from '../../src/triggerer/redis.js';
+import { redisOptions } from '../../src/redis/connection.js';
 import { runCli } from '../fixtures/cli.js';
 import { waitUntil, type OwnedProcess } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';

@@ -2,8 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Job, Queue, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { ClaimingWorker, type ClaimingWorkerOptions } from '../../src/triggerer/claims.js';
-import { redisOptions } from '../../src/triggerer/redis.js';
+import { ClaimingWorker, type ClaimingWorkerOptions } from '../../src/queue/claims.js';
+import { redisOptions } from '../../src/redis/connection.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 import { waitUntil } from '../fixtures/processes.js';
 

@@ -10,7 +10,7 @@ import { freePort } from '../fixtures/ports.js';
 import { startRedis } from '../fixtures/redis.js';
 import { spawnOwned, waitUntil, type OwnedProcess } from '../fixtures/processes.js';
 import { tempDir } from '../fixtures/tmp.js';
-import { isAlive } from '../../src/triggerer/redis.js';
+import { isAlive } from '../../src/redis/connection.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 

@@ -9,7 +9,7 @@ import {
   InvalidTriggererConfig,
   loadTriggererConfig,
 } from '../../src/triggerer/config-file.js';
-import { InvalidRedisUrl, redactRedisUrl, redisOptions } from '../../src/triggerer/redis.js';
+import { InvalidRedisUrl, redactRedisUrl, redisOptions } from '../../src/redis/connection.js';
 import { tempDir } from '../fixtures/tmp.js';
 
 const SECRET = 'pa55-w0rd-never-shown';

@@ -10,7 +10,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { cancel, defer, waitFor } from '../../src/client/index.js';
 import { TRIGGERS_QUEUE } from '../../src/protocol/index.js';
-import { redisOptions } from '../../src/triggerer/redis.js';
+import { redisOptions } from '../../src/redis/connection.js';
 import { waitUntil, type OwnedProcess } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 import { tempDir } from '../fixtures/tmp.js';

@@ -14,7 +14,7 @@ import { SharedPollers } from '../../src/triggerer/pollers.js';
 import type { SupervisorEndpoint } from '../../src/supervisor/endpoint.js';
 import { buildRecord } from '../../src/client/defer.js';
 import { CountingClient, intervalWithBeatIn } from '../fixtures/polls.js';
-import { redisOptions } from '../../src/triggerer/redis.js';
+import { redisOptions } from '../../src/redis/connection.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 import { startSupervisord, type SupervisordHandle } from '../fixtures/supervisord.js';
 import { spawnOwned, waitUntil } from '../fixtures/processes.js';

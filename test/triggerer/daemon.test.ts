@@ -10,7 +10,7 @@ import { TRIGGERS_QUEUE, type TriggerEvent } from '../../src/protocol/index.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer, type TriggererOptions } from '../../src/triggerer/daemon.js';
 import { defineTrigger, type TriggerDefinition } from '../../src/triggerer/definition.js';
-import { redisOptions } from '../../src/triggerer/redis.js';
+import { redisOptions } from '../../src/redis/connection.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 import { waitUntil } from '../fixtures/processes.js';
 import { waitForLogLine } from '../fixtures/log-lines.js';

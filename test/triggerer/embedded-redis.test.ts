@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { runCli } from '../fixtures/cli.js';
 import { spawnOwned, waitUntil, type OwnedProcess } from '../fixtures/processes.js';
 import { tempDir } from '../fixtures/tmp.js';
-import { pingRedis } from '../../src/triggerer/embedded-redis.js';
-import { readDiscovery } from '../../src/triggerer/redis.js';
-import { processGone } from '../../src/triggerer/redis-lease.js';
+import { pingRedis } from '../../src/redis/embedded.js';
+import { readDiscovery } from '../../src/redis/connection.js';
+import { processGone } from '../../src/redis/lease.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 

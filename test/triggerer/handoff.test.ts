@@ -17,7 +17,7 @@ import {
   takeClaims,
   withdrawClaims,
 } from '../../src/triggerer/handoff.js';
-import { redisOptions } from '../../src/triggerer/redis.js';
+import { redisOptions } from '../../src/redis/connection.js';
 import { waitUntil } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 

@@ -3,7 +3,7 @@ import { TriggerRegistry } from '../../triggers/index.js';
 import { liveTriggerers } from '../../src/client/index.js';
 import { protocolKeys } from '../../src/protocol/index.js';
 import { Triggerer } from '../../src/triggerer/daemon.js';
-import { redisOptions } from '../../src/triggerer/redis.js';
+import { redisOptions } from '../../src/redis/connection.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
@@ -13,7 +13,7 @@ import {
   packageVersion,
   startHeartbeat,
   type TriggererLoad,
-} from '../../src/triggerer/heartbeat.js';
+} from '../../src/redis/heartbeat.js';
 import { waitUntil } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 

@@ -14,7 +14,7 @@ import { Triggerer } from '../../src/triggerer/daemon.js';
 import { jobJson, offeredCopy } from '../../src/triggerer/handoff.js';
 import { MAX_REASON_CHARS } from '../../src/triggerer/intake.js';
 import { createLogger } from '../../src/triggerer/logger.js';
-import { redisOptions } from '../../src/triggerer/redis.js';
+import { redisOptions } from '../../src/redis/connection.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 
 /** `{"a":{"a":...}}` nested `depth` levels, as text: JSON.stringify cannot build it (it recurses). */

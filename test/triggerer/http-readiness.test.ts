@@ -2,10 +2,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { listTriggerers } from '../../src/triggerer/heartbeat.js';
+import { listTriggerers } from '../../src/redis/heartbeat.js';
 import { TriggererMetrics } from '../../src/triggerer/metrics.js';
 import { startObservability } from '../../src/triggerer/observability.js';
-import { redisOptions } from '../../src/triggerer/redis.js';
+import { redisOptions } from '../../src/redis/connection.js';
 import { waitUntil } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 

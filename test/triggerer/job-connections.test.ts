@@ -15,7 +15,7 @@ import { loadJobFiles, resolveJob } from '../../src/config/index.js';
 import { configure, start, startPrograms, stop, unconfigure } from '../../src/supervisor/lifecycle/index.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer } from '../../src/triggerer/daemon.js';
-import { redisOptions } from '../../src/triggerer/redis.js';
+import { redisOptions } from '../../src/redis/connection.js';
 import { stopDaemons, watchPidfile, writeJobFile } from '../fixtures/daemon.js';
 import { waitUntil } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Latch } from '../../src/triggerer/latch.js';
+import { Latch } from '../../src/util/latch.js';
 
 describe('Latch', () => {
   test('the first fire wins; a listener set later is called at once with it', () => {

@@ -8,7 +8,7 @@ import { defer, readTriggerEvent } from '../../src/client/index.js';
 import { TRIGGERS_QUEUE, type TriggerEvent } from '../../src/protocol/index.js';
 import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer, type TriggererOptions } from '../../src/triggerer/daemon.js';
-import { redisOptions } from '../../src/triggerer/redis.js';
+import { redisOptions } from '../../src/redis/connection.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 import { startSupervisord, type SupervisordHandle } from '../fixtures/supervisord.js';
 import { spawnOwned, waitUntil } from '../fixtures/processes.js';

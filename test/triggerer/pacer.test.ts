@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pacer } from '../../src/triggerer/pacer.js';
+import { Pacer } from '../../src/util/pacer.js';
 
 /** One turn of the event loop: an immediate queued now runs after the ones queued before it. */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));

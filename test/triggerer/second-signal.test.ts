@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import { defer } from '../../src/client/index.js';
 import { TRIGGERS_QUEUE } from '../../src/protocol/index.js';
-import { redisOptions } from '../../src/triggerer/redis.js';
+import { redisOptions } from '../../src/redis/connection.js';
 import { waitUntil } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 import { tempDir } from '../fixtures/tmp.js';

@@ -14,7 +14,7 @@ import { ConnectionResolver } from '../../src/triggerer/connections.js';
 import { Triggerer } from '../../src/triggerer/daemon.js';
 import { createLogger } from '../../src/triggerer/logger.js';
 import { InvalidTriggererConfig, parseTriggererConfig } from '../../src/triggerer/config-file.js';
-import { redisOptions } from '../../src/triggerer/redis.js';
+import { redisOptions } from '../../src/redis/connection.js';
 import { waitUntil } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
 

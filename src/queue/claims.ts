@@ -15,7 +15,7 @@
  * Not supported, and refused: rate limits (`limiter`) and `pause()` (the triggers queue uses neither).
  */
 import { Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
-import { settable } from './settable.js';
+import { settable } from '../util/settable.js';
 
 /** Default number of claims in flight at once during a burst. */
 export const DEFAULT_CLAIM_LANES = 8;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ConnectionOptions, RedisOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { within } from './within.js';
+import { within } from '../util/within.js';
 
 /** A Redis URL that cannot be used. The message never contains the password. */
 export class InvalidRedisUrl extends Error {

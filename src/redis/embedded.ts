@@ -1,7 +1,7 @@
 /**
  * The embedded default: a private `redis-server` on a unix socket in the state directory, started by
  * the first triggerer that needs one and shared by every triggerer on that state directory. Each
- * registers as a user (`redis-lease.ts`); the last one alive to stop stops it by its pid, whichever
+ * registers as a user (`lease.ts`); the last one alive to stop stops it by its pid, whichever
  * process started it. Its append-only file lives there too, so deferred triggers survive a restart.
  * It runs in a process group of its own, so a Ctrl-C meant for one triggerer's terminal does not stop
  * the Redis that triggerer (and its peers) still hand their triggers over through.
@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DISCOVERY_FILE, readDiscovery, type RedisDiscovery } from './redis.js';
+import { DISCOVERY_FILE, readDiscovery, type RedisDiscovery } from './connection.js';
 import {
   clearUsers,
   leaveAtExit,
@@ -20,7 +20,7 @@ import {
   sameProcess,
   startTicks,
   withStateLock,
-} from './redis-lease.js';
+} from './lease.js';
 
 /** redis-server could not be started. */
 export class EmbeddedRedisError extends Error {

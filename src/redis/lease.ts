@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { isAlive } from './redis.js';
+import { isAlive } from './connection.js';
 
 const USERS_DIR = 'redis.users';
 const LOCK_FILE = 'redis.lock';

@@ -10,7 +10,9 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { protocolKeys } from '../protocol/index.js';
-import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './options.js';
+
+/** Default beat period (Airflow's triggerer beats every 5 s, too). */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
 
 /** What a triggerer reports about its load at each beat. */
 export interface TriggererLoad {
