@@ -43,8 +43,12 @@ const NETWORK_CODES = new Set([
   'EAI_AGAIN',
 ]);
 /** Messages of ioredis and BullMQ for a command that could not be sent or was not answered. */
+/**
+ * Messages of a connection lost or never made. "Invalid version" is BullMQ's: a client that
+ * (re)connects reads the server's version first, and without an answer has none to check.
+ */
 const LOST =
-  /^(Connection is closed|Reached the max retries per request limit|Command timed out|Stream isn't writeable)/;
+  /^(Connection is closed|Reached the max retries per request limit|Command timed out|Stream isn't writeable|Invalid version)/;
 const REFUSED = /^(WRONGPASS|NOAUTH|NOPERM)\b/;
 
 /** What a call closes at its end: a BullMQ Queue, FlowProducer, QueueEvents, or an ioredis client. */
