@@ -1,5 +1,5 @@
 /**
- * The CLI's commands that talk to Redis (defer, cancel, status) when Redis is away: one line and
+ * The CLI's commands that talk to Redis (defer, cancel, status, triggerer) when Redis is away: one line and
  * exit 1, never a stack trace, a hang or the password.
  */
 import { test } from 'node:test';
@@ -25,9 +25,11 @@ const COMMANDS = [
   ['status'],
   ['status', '--triggers'],
   ['status', 'some-id'],
+  // The daemon too: it fails its start instead of waiting for Redis forever.
+  ['triggerer', '--metrics-port', 'none'],
 ];
 
-test('with nothing listening on the port, defer, cancel and status exit 1 with one line naming the URL (no password) and the cause', async () => {
+test('with nothing listening on the port, defer, cancel, status and the triggerer exit 1 with one line naming the URL (no password) and the cause', async () => {
   const port = await freePort();
   const url = `redis://:${SECRET}@127.0.0.1:${port}`;
   const results = await Promise.all(

@@ -13,6 +13,7 @@ import { HealthServerError } from '../triggerer/http.js';
 import { createLogger, LOG_LEVELS } from '../triggerer/logger.js';
 import { loadTriggererConfig, parseTriggererConfig } from '../triggerer/config-file.js';
 import { defaultStateDir, readRedisUrlFile, redactRedisUrl, redisOptions } from '../redis/connection.js';
+import { RedisCall } from '../client/connection.js';
 import { parseDuration } from '../config/duration.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
 import { usageErrors } from './args.js';
@@ -63,6 +64,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   }
   let triggerer: Triggerer | undefined;
   try {
+    // A Redis that does not answer fails the start in one line, instead of a worker that waits for
+    // it forever (BullMQ retries without end).
+    await RedisCall.run(redisUrl, async (call) => void (await call.redis().ping()));
     const registry = await TriggerRegistry.withPlugins([...config.plugins, ...(values.plugin ?? [])]);
     const endpoints = await ConnectionResolver.create({ connections: config.connections, env: io.env });
     triggerer = new Triggerer({
@@ -83,9 +87,19 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       onOffered: () => logger.info({ nice: yieldCpu() }, 'hand-off offered; giving way on the CPU'),
     });
     const stop = waitForSignal();
-    await triggerer.start().catch((error: unknown) => {
-      throw metricsPortHint(error);
-    });
+    const started = triggerer.start().then(
+      () => undefined,
+      (error: unknown) => {
+        throw metricsPortHint(error);
+      },
+    );
+    // A signal while starting stops it too (the close below hands back what was claimed).
+    const early = await Promise.race([started, stop]);
+    if (early !== undefined) {
+      started.catch(() => undefined); // the close below ends it either way
+      logger.info({ signal: early }, 'stopping before the triggerer was ready');
+      return EXIT_OK;
+    }
     logger.info({ redis: redactRedisUrl(redisUrl), classpaths: registry.classpaths() }, 'triggerer ready');
     logger.info({ signal: await stop }, 'stopping');
     return EXIT_OK;
