@@ -163,7 +163,10 @@ function holderText(lock: NonNullable<TriggerSummary['lock']>): string {
   if (!lock.held) return 'none: no triggerer holds its lock (it returns to wait at the next stalled check)';
   const ttl =
     lock.ttlMs === undefined ? '' : `, renewed by it; expires in ${(lock.ttlMs / 1000).toFixed(1)}s`;
-  return `a triggerer holds its lock${ttl} (which one is not recorded in Redis)`;
+  const who = lock.holder
+    ? `triggerer ${lock.holder.id} (${lock.holder.hostname}, pid ${lock.holder.pid})`
+    : 'a triggerer (not among the live heartbeats yet)';
+  return `${who} holds its lock${ttl}`;
 }
 
 function listText(triggers: TriggerSummary[], more: boolean): string {

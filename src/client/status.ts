@@ -53,10 +53,10 @@ export interface TriggerSummary {
   status?: TriggerStatus;
   /**
    * An active trigger's job lock: held by the triggerer watching it, renewed while it runs; not held
-   * means it is about to return to wait (its triggerer is gone). Which triggerer holds it is not
-   * recorded in Redis.
+   * means it is about to return to wait (its triggerer is gone). `holder` (in `describeTrigger`) is
+   * the live triggerer whose heartbeat names the owner of the lock's token.
    */
-  lock?: { held: boolean; ttlMs?: number };
+  lock?: { held: boolean; ttlMs?: number; holder?: { id: string; hostname: string; pid: number } };
 }
 
 /** One trigger in full. */
@@ -168,6 +168,10 @@ export async function describeTrigger(triggerId: string, options: StatusOptions)
     const job = state === 'unknown' ? undefined : await readJob(queue, triggerId);
     if (!job) throw new TriggerNotFound(triggerId);
     const lock = state === 'active' ? (await lockTtls(call, queue, [triggerId])).get(triggerId) : undefined;
+    if (lock?.held) {
+      const holder = await holderOf(call, queue, triggerId, options.prefix);
+      if (holder) lock.holder = holder;
+    }
     const summary = summaryOf(job, state, Date.now(), lock);
     const record = recordOf(job.data);
     const event =
@@ -201,6 +205,24 @@ function summaryOf(job: Job, state: string, now: number, lock: TriggerSummary['l
     ...(finished && { status: eventOfJob(job, state).status }),
     ...(lock && { lock }),
   };
+}
+
+/**
+ * The live triggerer holding a trigger's lock: the one whose heartbeat lists the owner of the lock's
+ * token (`<owner>:<n>`; a hand-off keeps the token, and the adopter lists its owner).
+ */
+async function holderOf(
+  call: RedisCall,
+  queue: Queue,
+  triggerId: string,
+  prefix: string | undefined,
+): Promise<{ id: string; hostname: string; pid: number } | undefined> {
+  const redis = call.redis();
+  const token = await redis.get(`${queue.toKey(triggerId)}:lock`);
+  if (!token) return undefined;
+  const owner = token.slice(0, token.lastIndexOf(':'));
+  const holder = (await listTriggerers(redis, { prefix })).find((t) => t.owners?.includes(owner));
+  return holder && { id: holder.id, hostname: holder.hostname, pid: holder.pid };
 }
 
 /** PTTL of each job's lock key (BullMQ's `<prefix>:<queue>:<id>:lock`), in one round trip. */

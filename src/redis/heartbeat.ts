@@ -22,6 +22,8 @@ export interface TriggererLoad {
   endpoints: Record<string, number>;
   /** Names of the endpoints it has a connection for (its peers route triggers for them to it). */
   knows?: string[];
+  /** Owners of the lock tokens of the triggers it holds (`status` finds a trigger's holder by them). */
+  owners?: string[];
 }
 
 /** A live triggerer as `listTriggerers` reads it. */
@@ -102,6 +104,7 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
           running: String(load.running),
           endpoints: JSON.stringify(load.endpoints),
           knows: JSON.stringify(load.knows ?? []),
+          owners: JSON.stringify(load.owners ?? []),
           beat: new Date(now).toISOString(),
         })
         .pexpire(key, ttlMs)
@@ -168,9 +171,11 @@ function parseBeat(hash: Record<string, string> | undefined): TriggererInfo | un
   if (!hash || hash.id === undefined) return undefined;
   let endpoints: Record<string, number> = {};
   let knows: string[] = [];
+  let owners: string[] = [];
   try {
     endpoints = JSON.parse(hash.endpoints ?? '{}') as Record<string, number>;
     knows = JSON.parse(hash.knows ?? '[]') as string[];
+    owners = JSON.parse(hash.owners ?? '[]') as string[];
   } catch {
     // a beat from an incompatible version: show it without endpoints
   }
@@ -186,6 +191,7 @@ function parseBeat(hash: Record<string, string> | undefined): TriggererInfo | un
     running: Number(hash.running),
     endpoints,
     knows: Array.isArray(knows) ? knows : [],
+    owners: Array.isArray(owners) ? owners : [],
   };
 }
 

@@ -206,6 +206,7 @@ export class Triggerer {
           running: this.running,
           endpoints: this.watchers(),
           knows: this.settings.endpoints.names?.() ?? [],
+          owners: this.holdings.tokenOwners(),
         }),
         workerRunning: () => this.worker?.isRunning() ?? false,
         metricsPort: this.settings.metricsPort,

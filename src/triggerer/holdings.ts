@@ -72,6 +72,20 @@ export class Holdings {
     return this.active.size;
   }
 
+  /**
+   * The owners of the lock tokens of the claims held (a token is `<owner>:<n>`, the owner the BullMQ
+   * worker that claimed it first; a hand-off keeps it), for the heartbeat: `status` finds the holder
+   * of a trigger from its lock's token.
+   */
+  tokenOwners(): string[] {
+    const owners = new Set<string>();
+    for (const { claim } of this.active.values()) {
+      const token = claim.token;
+      if (token !== undefined) owners.add(token.slice(0, token.lastIndexOf(':')));
+    }
+    return [...owners];
+  }
+
   /** The claim of a trigger id, if held. */
   get(triggerId: string): Holding | undefined {
     return this.active.get(triggerId);

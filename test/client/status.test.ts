@@ -54,6 +54,7 @@ describe('status of single triggers (real Redis, a triggerer in this process)', 
         env: {},
       }),
       capacity: 10,
+      heartbeatIntervalMs: 200,
       logger: pino({ level: 'silent' }),
     });
     await triggerer.start();
@@ -103,6 +104,38 @@ describe('status of single triggers (real Redis, a triggerer in this process)', 
     const text = JSON.stringify(detail);
     assert.ok(text.length < 5000, `bounded output (${text.length} characters for ~60 KB of kwargs)`);
     assert.doesNotMatch(text, /hunter2|tok-123/);
+  });
+
+  test('an active trigger names the triggerer holding it, also after a hand-off to a peer', async () => {
+    const holderIs = (id: string | undefined) =>
+      waitUntil(
+        async () =>
+          (await describeTrigger('st-active', { connection: redis.url })).lock?.holder?.id === id
+            ? true
+            : undefined,
+        { what: `the holder ${id}` },
+      );
+    await holderIs(triggerer.id);
+    const peer = new Triggerer({
+      connection: redisOptions(redis.url),
+      registry,
+      endpoints: await ConnectionResolver.create({
+        connections: { 'box-1': { url: 'unix:///nonexistent/supervisor.sock' } },
+        env: {},
+      }),
+      heartbeatIntervalMs: 200,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      await peer.start();
+      await triggerer.close(); // hands st-active to the peer, lock token and all
+      await holderIs(peer.id);
+      const detail = await describeTrigger('st-active', { connection: redis.url });
+      assert.equal(detail.lock?.holder?.pid, process.pid);
+    } finally {
+      // The suite's own triggerer is closed: the peer takes its place for the tests after this one.
+      triggerer = peer;
+    }
   });
 
   test('a finished trigger shows its event; one whose record was bad shows the failure reason', async () => {
