@@ -1,4 +1,5 @@
 import { map, type OperatorFunction } from 'rxjs';
+import { selectProcesses } from '../../supervisor/select.js';
 import type { ProcessInfo } from '../../supervisor/states.js';
 import { TriggererError } from '../errors.js';
 
@@ -19,43 +20,18 @@ export class UnknownProgramError extends TriggererError {
 }
 
 /**
- * The processes that `specs` name, in snapshot order, each once. A spec is `group:name`, `group:*`,
- * or `name`, which means `name:name` as in supervisord and otherwise any process called `name`. No
- * specs means every process. Throws {@link UnknownProgramError} naming every spec that matches nothing.
+ * The processes that `specs` name (supervisorctl's rule: src/supervisor/select.ts), in snapshot
+ * order, each once; no specs means every process. Throws {@link UnknownProgramError} naming every
+ * spec that matches nothing.
  */
 export function selectPrograms(infos: readonly ProcessInfo[], specs: readonly string[]): ProcessInfo[] {
-  if (specs.length === 0) return [...infos];
-  if (specs.length === 1) {
-    // The common case (one program per trigger, each snapshot for thousands of watchers): one spec's
-    // matches are already in snapshot order, each once.
-    const matches = matchSpec(infos, specs[0] ?? '');
-    if (matches.length > 0) return matches;
-  }
-  const chosen = new Set<ProcessInfo>();
-  const missing: string[] = [];
-  for (const spec of specs) {
-    const matches = matchSpec(infos, spec);
-    if (matches.length === 0) missing.push(spec);
-    for (const info of matches) chosen.add(info);
-  }
-  if (missing.length > 0) {
+  const { selected, unknown } = selectProcesses(infos, specs);
+  if (unknown.length > 0)
     throw new UnknownProgramError(
-      missing,
+      unknown,
       infos.map((i) => `${i.group}:${i.name}`),
     );
-  }
-  return infos.filter((info) => chosen.has(info));
-}
-
-function matchSpec(infos: readonly ProcessInfo[], spec: string): ProcessInfo[] {
-  const colon = spec.indexOf(':');
-  if (colon >= 0) {
-    const group = spec.slice(0, colon);
-    const name = spec.slice(colon + 1);
-    return infos.filter((i) => i.group === group && (name === '*' || name === '' || i.name === name));
-  }
-  const own = infos.filter((i) => i.group === spec && i.name === spec);
-  return own.length > 0 ? own : infos.filter((i) => i.name === spec);
+  return selected;
 }
 
 /**
