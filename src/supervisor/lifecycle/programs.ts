@@ -34,7 +34,7 @@ export async function startPrograms(
   job: LifecycleJob,
   options: StartProgramsOptions = {},
 ): Promise<ProgramsResult> {
-  const ctx = contextOf(options);
+  const ctx = contextOf(options, job);
   await requireRunning(ctx, job);
   return withClient(ctx, job, async (client) => {
     if (options.restart) await stopAll(ctx, job, client);
@@ -85,7 +85,7 @@ export async function stopPrograms(
   job: LifecycleJob,
   options: LifecycleOptions = {},
 ): Promise<ProgramsResult> {
-  const ctx = contextOf(options);
+  const ctx = contextOf(options, job);
   if ((await jobPidfile(ctx, job)).kind !== 'running') {
     return { processes: [], notes: ['supervisord is not running: no program to stop'] };
   }
