@@ -1,6 +1,10 @@
-/** `supervisor-triggerer supervisor <step> JOBFILE…`: drive a job's local supervisord one step at a time. */
+/**
+ * `supervisor-triggerer supervisor <step> JOBFILE…`: drive a job's supervisord one step at a time, on
+ * this machine or, for a job with a `host:` section, over SSH.
+ */
 import { parseArgs } from 'node:util';
-import { loadJobFiles, resolveJob, type ResolvedJob } from '../config/index.js';
+import { hostOptions, loadJobFiles, resolveJob, type ResolvedJob } from '../config/index.js';
+import { closeSshHosts, hostFor } from '../supervisor/host/index.js';
 import {
   check,
   configure,
@@ -33,7 +37,9 @@ steps:
   unconfigure                  remove the config and the working dir (supervisord must be down)
   force-kill                   SIGKILL supervisord and its programs, remove the pidfile
 
-environment: SUPERVISORD_BIN  the supervisord executable (default: supervisord on PATH)
+A job with a host: section runs every step on that host over one SSH connection (docs/ssh.md).
+
+environment: SUPERVISORD_BIN  the local supervisord executable (default: supervisord on PATH)
 exit codes: 0 ok, 1 failed, 2 usage
 `;
 
@@ -97,9 +103,22 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     io.stdout(USAGE);
     return EXIT_OK;
   }
-  const { step, files, overrides, flags } = invocation;
-  const job = await resolveJob(await loadJobFiles(files, { overrides, env: io.env }), { env: io.env });
-  const options: LifecycleOptions = { env: io.env };
+  const config = await loadJobFiles(invocation.files, { overrides: invocation.overrides, env: io.env });
+  const host = hostFor({ host: config.host && hostOptions(config.host) }, io.env);
+  try {
+    const job = await resolveJob(config, { env: io.env, files: host });
+    return await runStep(invocation, job, { env: io.env, host }, io);
+  } finally {
+    closeSshHosts();
+  }
+}
+
+async function runStep(
+  { step, flags }: Invocation,
+  job: ResolvedJob,
+  options: LifecycleOptions,
+  io: CliIO,
+): Promise<number> {
   const notes = (list: string[]) => list.forEach((note) => io.stderr(`${note}\n`));
   switch (step) {
     case 'configure': {
