@@ -48,7 +48,13 @@ export class TunnelAgent extends Agent {
 
 function noop(): void {}
 
-/** The socket methods node:http calls on a connection, as no-ops: a channel has no TCP options. */
+/**
+ * The stream as node:http uses a socket: the TCP methods it calls as no-ops (a channel has no TCP
+ * options), and, like a TCP socket that does not allow half-open connections, destroyed and closed
+ * once the far side ends it. An SSH channel stays writable after its peer (or the whole connection)
+ * is gone and emits 'close' on its own terms: a kept-alive channel the agent still held as free was
+ * reused after the connection dropped, and its request waited for the call timeout.
+ */
 function asSocket(stream: Duplex): Duplex {
   const socket = stream as Duplex & Record<string, unknown>;
   socket.setKeepAlive = noop;
@@ -57,5 +63,12 @@ function asSocket(stream: Duplex): Duplex {
   socket.ref = noop;
   socket.unref = noop;
   socket.destroySoon = () => stream.destroy();
+  let closed = false;
+  stream.once('close', () => (closed = true));
+  stream.once('end', () => {
+    stream.destroy();
+    // After ssh2's own 'close' (due in this tick when it comes): the agent must hear it once.
+    setImmediate(() => closed || stream.emit('close'));
+  });
   return stream;
 }
