@@ -2,8 +2,9 @@
  * One SSH connection to a host (ssh2), shared by everything in this process that works there: the
  * lifecycle steps' commands and files, and every XML-RPC client's streams to the supervisord. It
  * connects on first use, verifies the host key before anything else, and reconnects on the next use
- * after it drops, with a backoff between failed attempts (a failed attempt is reported at once to
- * every use until the next one is due, so a poll every 200 ms does not hammer a host that is down).
+ * after it drops, with a backoff between failed attempts: a use after a failure waits for the next
+ * attempt, which every use waiting meanwhile shares, so a poll every 200 ms does not hammer a host
+ * that is down, and the first use after it is back succeeds.
  */
 import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
@@ -46,7 +47,6 @@ export class SshConnection implements EndpointTunnel {
   private sftpOf: { client: Client; session: Promise<SFTPWrapper> } | undefined;
   private failures = 0;
   private retryAt = 0;
-  private lastFailure: HostError | undefined;
   private closed = false;
 
   constructor(
@@ -185,11 +185,14 @@ export class SshConnection implements EndpointTunnel {
   }
 
   private async attempt(): Promise<Client> {
-    if (this.lastFailure !== undefined && Date.now() < this.retryAt) throw this.lastFailure;
+    const wait = this.retryAt - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (this.closed)
+      throw new HostUnreachable(`the connection to ${this.name} is closed`, this.name, undefined);
     try {
       const client = await this.dial();
       this.failures = 0;
-      this.lastFailure = undefined;
+      this.retryAt = 0;
       return client;
     } catch (error) {
       const failure =
@@ -199,9 +202,8 @@ export class SshConnection implements EndpointTunnel {
               cause: error,
             });
       this.failures += 1;
-      this.retryAt =
-        Date.now() + Math.min(this.settings.reconnectMaxMs, FIRST_BACKOFF_MS * 2 ** (this.failures - 1));
-      this.lastFailure = failure;
+      const backoffMs = Math.min(this.settings.reconnectMaxMs, FIRST_BACKOFF_MS * 2 ** (this.failures - 1));
+      this.retryAt = Date.now() + backoffMs;
       throw failure;
     }
   }

@@ -7,10 +7,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
-import type { SFTPWrapper } from 'ssh2';
+import type { FileEntry, SFTPWrapper, Stats } from 'ssh2';
 import { SupervisorClient, type SupervisorClientOptions } from '../client.js';
 import type { SupervisorEndpoint } from '../endpoint.js';
-import { CommandNotFound, HostError, RemoteCommandFailed, RemoteCommandTimeout } from './errors.js';
+import {
+  CommandNotFound,
+  HostError,
+  HostUnreachable,
+  RemoteCommandFailed,
+  RemoteCommandTimeout,
+} from './errors.js';
 import type { CommandResult, HostProcess, RunOptions, SupervisorHost } from './host.js';
 import { commandLine, isGone, parseProcStat } from './proc.js';
 import { commandLineOf, quote } from './shell.js';
@@ -72,7 +78,29 @@ export class SshHost implements SupervisorHost {
   }
 
   async remove(path: string): Promise<void> {
-    await this.check(`rm -rf -- ${quote(path)}`, `rm -rf ${path}`);
+    // Over SFTP rather than `rm -rf`: no remote shell to start (a login shell's rc files can take a
+    // second), and a symlink is removed, never followed.
+    let stats;
+    try {
+      stats = await this.file<Stats>(`lstat ${path}`, (sftp, done) => sftp.lstat(path, done));
+    } catch (error) {
+      if (sftpCode(error) === NO_SUCH_FILE) return;
+      throw this.fileError(error, `lstat ${path}`);
+    }
+    try {
+      if (stats.isDirectory()) {
+        const entries = await this.file<FileEntry[]>(`readdir ${path}`, (sftp, done) =>
+          sftp.readdir(path, done),
+        );
+        for (const entry of entries) await this.remove(`${path}/${entry.filename}`);
+        await this.file(`rmdir ${path}`, (sftp, done) => sftp.rmdir(path, done));
+      } else {
+        await this.file(`unlink ${path}`, (sftp, done) => sftp.unlink(path, done));
+      }
+    } catch (error) {
+      if (sftpCode(error) === NO_SUCH_FILE) return;
+      throw this.fileError(error, `remove ${path}`);
+    }
   }
 
   async exists(path: string): Promise<boolean> {
@@ -128,8 +156,16 @@ export class SshHost implements SupervisorHost {
   }
 
   async run(command: string, args: string[], { cwd, timeoutMs }: RunOptions): Promise<CommandResult> {
-    const line = `${cwd === undefined ? '' : `cd ${quote(cwd)} && `}exec ${commandLineOf(command, args)}`;
-    const result = await this.exec(line, commandLineOf(command, args), timeoutMs);
+    const words = commandLineOf(command, args);
+    // sshd does not pass a signal to a root session, nor kill a command whose channel closes: the
+    // host's own `timeout` kills the command there when ours fires here (a daemon that forked off
+    // and left the process group is not touched).
+    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+    const bounded =
+      `if command -v timeout >/dev/null 2>&1; then exec timeout -s KILL ${seconds} ${words}; ` +
+      `else exec ${words}; fi`;
+    const line = `${cwd === undefined ? '' : `cd ${quote(cwd)} && `}${bounded}`;
+    const result = await this.exec(line, words, timeoutMs);
     // The shell's "not found" (127) or "not executable" (126) for the command itself.
     if ((result.code === 127 || result.code === 126) && result.output.includes(command)) {
       throw new CommandNotFound(command, this.name);
@@ -191,8 +227,13 @@ export class SshHost implements SupervisorHost {
       );
       call(sftp, (error, value) => {
         clearTimeout(timer);
-        if (error) reject(error);
-        else resolve(value as T);
+        if (!error) resolve(value as T);
+        // A status from the server is about the file; anything else means the channel went away.
+        else if (sftpCode(error) !== undefined) reject(error);
+        else {
+          const lost = `the connection to ${this.name} was lost during sftp ${what} (${error.message})`;
+          reject(new HostUnreachable(lost, this.name, 'ECONNRESET', { cause: error }));
+        }
       });
     });
   }
