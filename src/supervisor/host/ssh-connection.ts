@@ -487,10 +487,9 @@ function withServerNoDelay(client: Client): Promise<void> {
   return new Promise((resolve) => {
     try {
       client.exec('exit 0', { pty: true }, (error, channel) => {
-        if (!error) {
-          channel.resume();
-          channel.close();
-        }
+        // Left to end by itself: closed early, its hang-up would kill the login shell in the middle
+        // of its rc files (a killed `pyenv init` leaves a lock that stalls every later login).
+        if (!error) channel.resume();
         resolve();
       });
     } catch {
