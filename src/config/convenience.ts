@@ -132,11 +132,19 @@ export interface ResolveJobOptions {
   /** Reserved: environment-dependent defaults resolve here. @default process.env */
   env?: NodeJS.ProcessEnv;
   /**
-   * Where the state file (generated port and password) is read: the job's host. A job with a
-   * `host:` section and no `files` reads none, as if never configured.
-   * @default this machine for a job without a host
+   * Where the state file (generated port and password) is read: the job's host. `null` reads none,
+   * as if the job were never configured (what `config validate` needs, offline).
+   * @default this machine; for a job with a `host:` section, that host (this process's shared SSH
+   * connection, its passphrase variable read from `env`)
    */
-  files?: JobFiles;
+  files?: JobFiles | null;
+}
+
+/** The files of the machine the job runs on. */
+async function jobFiles(job: JobConfig, env: NodeJS.ProcessEnv | undefined): Promise<JobFiles> {
+  if (job.host === undefined) return localFiles;
+  const { sshHost } = await import('../supervisor/host/shared.js');
+  return sshHost(hostOptions(job.host), env);
 }
 
 /** Fills a job's supervisord configuration and works out its endpoint. */
@@ -145,8 +153,8 @@ export async function resolveJob(job: JobConfig, options: ResolveJobOptions = {}
   const configPath = resolve(workingDir, job.config_path ?? 'supervisord.conf');
   const statePath = join(workingDir, STATE_FILE);
   // A remote job's state file is on its host: a path of the same name here is someone else's file.
-  const files = options.files ?? (job.host === undefined ? localFiles : undefined);
-  const state = files === undefined ? undefined : await readState(statePath, files);
+  const files = options.files === undefined ? await jobFiles(job, options.env) : options.files;
+  const state = files === null ? undefined : await readState(statePath, files);
   let generated = false;
 
   const supervisord = { ...job.supervisord };

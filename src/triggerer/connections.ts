@@ -75,7 +75,7 @@ async function loadJobEndpoint(path: string, context?: JobLoadContext): Promise<
       // The host cannot be reached now: keep what was read before; at first, the endpoint alone
       // (its polls report the host's failure, and a refresh reads the credentials once it answers).
       if (context?.previous !== undefined) return context.previous;
-      resolved = await config.resolveJob(jobs);
+      resolved = await config.resolveJob(jobs, { files: null });
     }
   }
   // A job not configured yet has no credentials to read: the ones resolveJob just made up are not

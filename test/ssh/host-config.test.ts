@@ -130,7 +130,8 @@ test("a remote job's state is not read from this machine, and its files are not 
     join(workingDir, '.supervisor-triggerer.json'),
     JSON.stringify({ v: 1, password: 'local-one' }),
   );
-  const remote = await resolveJob(validateJob(job({ working_dir: workingDir })));
+  // Resolved offline (as `config validate` does): no state is read, least of all this machine's.
+  const remote = await resolveJob(validateJob(job({ working_dir: workingDir })), { files: null });
   assert.equal(remote.generated, true);
   assert.notEqual(remote.endpoint.password, 'local-one');
   assert.equal(remote.host?.hostname, 'box-3.example');

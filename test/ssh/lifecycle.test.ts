@@ -19,6 +19,7 @@ import {
   SupervisordNotFound,
   type LifecycleOptions,
 } from '../../src/supervisor/lifecycle/index.js';
+import { loadJobFiles, resolveJob } from '../../src/config/index.js';
 import { closeSshHosts, sshHost } from '../../src/supervisor/host/index.js';
 import { daemonPid, isAlive, stopDaemons } from '../fixtures/daemon.js';
 import { allCommandLines, listeningTcpPorts } from '../fixtures/proc-tree.js';
@@ -145,8 +146,11 @@ describe('lifecycle over SSH', () => {
     assert.ok(isAlive(pid), 'supervisord survived the SSH session that started it');
     assert.ok(isAlive(programPid));
 
-    // No host given: the job's host section is enough (a new shared connection).
-    const again = await check(job);
+    // No host given: the job's host section is enough (a new shared connection), to read its
+    // state file there and to drive it.
+    const reread = await resolveJob(await loadJobFiles([remote.file]));
+    assert.equal(reread.endpoint.password, job.endpoint.password);
+    const again = await check(reread);
     assert.equal(again.programs[0]?.pid, programPid);
     const down = await stop(job);
     assert.equal(down.pid, pid);
