@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { TriggerRegistry } from '../../triggers/index.js';
 import { defer, waitFor } from '../../src/client/index.js';
@@ -137,6 +138,7 @@ describe('triggers on a remote job', () => {
   test('a host down longer than the unreachable budget fails the trigger with the reason', async (t) => {
     const remote = await runningJob(t);
     const { polls } = await triggererFor(t, remote.file);
+    const { password } = (await remote.load()).endpoint;
     await whenStopped('remote-gone', '2s');
     await waitUntil(async () => ((await polls('ok')) >= 1 ? true : undefined), {
       what: 'polls through the tunnel',
@@ -148,5 +150,9 @@ describe('triggers on a remote job', () => {
     const reason = String(event.payload.error);
     assert.match(reason, new RegExp(`ssh root@127\\.0\\.0\\.1:${sshd.port}`), reason);
     assert.match(reason, /unreachable|lost/, reason);
+    const keyLine = (await readFile(sshd.key, 'utf8')).split('\n')[1]!;
+    for (const secret of [password!, keyLine]) {
+      assert.ok(!JSON.stringify(event).includes(secret), 'no secret in the event');
+    }
   });
 });
