@@ -22,6 +22,7 @@ import {
 import { loadJobFiles, resolveJob } from '../../src/config/index.js';
 import { closeSshHosts, sshHost } from '../../src/supervisor/host/index.js';
 import { daemonPid, isAlive, stopDaemons } from '../fixtures/daemon.js';
+import { freePort } from '../fixtures/ports.js';
 import { allCommandLines, listeningTcpPorts } from '../fixtures/proc-tree.js';
 import { writeRemoteJob } from '../fixtures/remote-job.js';
 import { startSshd, type SshdHandle } from '../fixtures/sshd.js';
@@ -157,6 +158,26 @@ describe('lifecycle over SSH', () => {
     assert.equal(isAlive(pid), false);
     assert.equal(isAlive(programPid), false);
     await unconfigure(job);
+  });
+
+  test('an inet supervisord is reached by TCP forwarding to its loopback port', async (t) => {
+    const dir = await tempDir('sshlc-');
+    t.after(() => dir.remove());
+    const port = await freePort();
+    const remote = await writeRemoteJob(sshd, dir.path, {
+      program: { sleeper: { command: 'sleep 1000', startsecs: 0 } },
+      inet_http_server: { port: `127.0.0.1:${port}` },
+    });
+    const job = await remote.load();
+    assert.equal(job.endpoint.url, `http://127.0.0.1:${port}/RPC2`);
+    const options = { host: remote.host, pollIntervalMs: 100 };
+    await configure(job, options);
+    const { pid } = await start(job, options);
+    assert.deepEqual(listeningTcpPorts(pid), [port], 'its own loopback port, nothing else');
+    assert.equal((await startPrograms(job, options)).processes[0]?.statename, 'RUNNING');
+    assert.equal((await check(job, options)).ok, true);
+    assert.equal((await stop(job, options)).action, 'shutdown');
+    await unconfigure(job, options);
   });
 
   test('a supervisord binary missing on the host is a SupervisordNotFound naming the host', async (t) => {

@@ -43,12 +43,21 @@ describe('triggers on a remote job', () => {
     await redis?.stop();
   });
 
+  /** The key with a passphrase, read from this variable (of `env`). */
+  const env = () => ({ ...process.env, ST_TRIGGER_KEY_PASSPHRASE: sshd.passphraseKey.passphrase });
+
   /** A remote job with one running program, torn down after the test. */
   async function runningJob(t: TestContext): Promise<RemoteJob> {
     const dir = await tempDir('sshtrig-');
-    const remote = await writeRemoteJob(sshd, dir.path, {
-      program: { sleeper: { command: 'sleep 1000', startsecs: 0, stopwaitsecs: 2 } },
-    });
+    const remote = await writeRemoteJob(
+      sshd,
+      dir.path,
+      { program: { sleeper: { command: 'sleep 1000', startsecs: 0, stopwaitsecs: 2 } } },
+      {
+        host: { identity_file: sshd.passphraseKey.path, passphrase_env: 'ST_TRIGGER_KEY_PASSPHRASE' },
+        env: env(),
+      },
+    );
     const job = await remote.load();
     await configure(job, { host: remote.host });
     await start(job, { host: remote.host });
@@ -61,14 +70,14 @@ describe('triggers on a remote job', () => {
     return remote;
   }
 
-  async function triggererFor(t: TestContext, file: string) {
+  async function triggererFor(t: TestContext, file: string, lines: string[] = []) {
     const triggerer = new Triggerer({
       connection: redisOptions(redis.url),
       registry: new TriggerRegistry(),
-      endpoints: await ConnectionResolver.create({ connections: { remote: { job: file } } }),
+      endpoints: await ConnectionResolver.create({ connections: { remote: { job: file } }, env: env() }),
       defaultIntervalMs: 200,
       heartbeatIntervalMs: 200,
-      logger: pino({ level: 'silent' }),
+      logger: pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) }),
     });
     t.after(() => triggerer.close());
     await triggerer.start();
@@ -113,7 +122,8 @@ describe('triggers on a remote job', () => {
 
   test('sshd killed and restarted while a trigger watches: the trigger still fires', async (t) => {
     const remote = await runningJob(t);
-    const { polls } = await triggererFor(t, remote.file);
+    const lines: string[] = [];
+    const { polls } = await triggererFor(t, remote.file, lines);
     await whenStopped('remote-survives');
     await waitUntil(async () => ((await polls('ok')) >= 2 ? true : undefined), {
       what: 'polls through the tunnel',
@@ -133,6 +143,15 @@ describe('triggers on a remote job', () => {
     await stopPrograms(await remote.load(), { host: remote.host });
     const event = await waitFor('remote-survives', { connection: redis.url, timeoutMs: 20_000 });
     assert.equal(event.status, 'fired', JSON.stringify(event.payload));
+    assert.ok(
+      lines.some((line) => line.includes('endpoint poll failing')),
+      'the drop was logged',
+    );
+    const { password } = (await remote.load()).endpoint;
+    for (const secret of [password!, sshd.passphraseKey.passphrase]) {
+      assert.ok(!lines.some((line) => line.includes(secret)), 'no secret in any log line');
+      assert.ok(!JSON.stringify(event).includes(secret), 'no secret in the event');
+    }
   });
 
   test('a host down longer than the unreachable budget fails the trigger with the reason', async (t) => {
