@@ -234,6 +234,11 @@ describe('SSH host', () => {
   test('one connection per host and process, made again on the next use after it drops', async () => {
     const host = hostWith();
     assert.equal(hostWith().connection, host.connection, 'the same login shares one connection');
+    const prefixed = hostWith({ command_prefix: 'export ST_MARK=prefixed', command_timeout: '5s' });
+    assert.equal(prefixed.connection, host.connection, 'also with another command prefix');
+    const marked = await prefixed.run('sh', ['-c', 'echo "$ST_MARK"'], { timeoutMs: 10_000 });
+    assert.equal(marked.output, 'prefixed\n', "each host's own prefix");
+    assert.equal((await host.run('sh', ['-c', 'echo "[$ST_MARK]"'], { timeoutMs: 10_000 })).output, '[]\n');
     await host.exists('/');
     const before = host.connection.connects;
     await sshd.kill();

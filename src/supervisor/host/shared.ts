@@ -22,13 +22,15 @@ export function localHost(): LocalHost {
  */
 export function sshHost(options: SshHostOptions, env: NodeJS.ProcessEnv = process.env): SshHost {
   const settings = sshSettings(options);
-  const key = JSON.stringify(settings);
+  // The login and its transport name the connection; the command prefix and timeout are the host's.
+  const { commandPrefix, commandTimeoutMs, ...login } = settings;
+  const key = JSON.stringify(login);
   let connection = connections.get(key);
   if (connection === undefined || connection.isClosed) {
     connection = new SshConnection(settings, env);
     connections.set(key, connection);
   }
-  return new SshHost(connection);
+  return new SshHost(connection, { commandPrefix, commandTimeoutMs });
 }
 
 /** The host a job runs on: its `host:` section's, else this machine. */

@@ -244,6 +244,12 @@ export class SshConnection implements EndpointTunnel {
         // the first, which the server delays (~40 ms on every call).
         client.setNoDelay(true);
         void withServerNoDelay(client).then(() => {
+          if (this.closed) {
+            // Closed while logging in: nobody is to keep this one open.
+            client.end();
+            reject(new HostUnreachable(`the connection to ${this.name} is closed`, this.name, undefined));
+            return;
+          }
           this.connects += 1;
           this.client = client;
           resolve(client);

@@ -21,6 +21,7 @@ import type { CommandResult, HostProcess, RunOptions, SupervisorHost } from './h
 import { commandLine, isGone, parseProcStat } from './proc.js';
 import { commandLineOf, quote } from './shell.js';
 import type { SshConnection } from './ssh-connection.js';
+import type { SshHostSettings } from './ssh-options.js';
 
 /** SFTP status code of a missing file. */
 const NO_SUCH_FILE = 2;
@@ -36,6 +37,8 @@ export class SshHost implements SupervisorHost {
   constructor(
     /** The shared connection (one per host and process). */
     readonly connection: SshConnection,
+    /** What this host's commands use: its prefix and timeout (jobs on one host may differ). */
+    private readonly commands: Pick<SshHostSettings, 'commandPrefix' | 'commandTimeoutMs'>,
   ) {
     this.name = connection.name;
   }
@@ -146,7 +149,7 @@ export class SshHost implements SupervisorHost {
     const name = signal.replace(/^SIG/, '');
     if (!/^[A-Z0-9]+$/.test(name)) throw new Error(`not a signal name: ${signal}`);
     const what = `kill -s ${name} -- ${group ? -pid : pid}`;
-    const result = await this.exec(what, what, this.connection.settings.commandTimeoutMs);
+    const result = await this.exec(what, what, this.commands.commandTimeoutMs);
     if (result.code === 0) return true;
     if (/no such process/i.test(result.output)) return false;
     throw new RemoteCommandFailed(
@@ -197,13 +200,13 @@ export class SshHost implements SupervisorHost {
 
   /** Runs a command line after the host's command prefix. */
   private exec(line: string, what: string, timeoutMs: number): Promise<CommandResult> {
-    const prefix = this.connection.settings.commandPrefix;
+    const prefix = this.commands.commandPrefix;
     return this.connection.exec(prefix === undefined ? line : `${prefix} && ${line}`, { timeoutMs, what });
   }
 
   /** Runs a helper command that must succeed; resolves with its output. */
   private async check(line: string, what: string): Promise<string> {
-    const result = await this.exec(line, what, this.connection.settings.commandTimeoutMs);
+    const result = await this.exec(line, what, this.commands.commandTimeoutMs);
     if (result.code !== 0) {
       throw new RemoteCommandFailed(
         `${what} on ${this.name} failed: ${result.output.trim() || `exit ${result.code}`}`,
@@ -218,7 +221,7 @@ export class SshHost implements SupervisorHost {
     what: string,
     call: (sftp: SFTPWrapper, done: (error: Error | null | undefined, value?: T) => void) => void,
   ): Promise<T> {
-    const timeoutMs = this.connection.settings.commandTimeoutMs;
+    const timeoutMs = this.commands.commandTimeoutMs;
     const sftp = await this.connection.sftp(timeoutMs, `sftp ${what}`);
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
