@@ -20,7 +20,11 @@ describe('the supervisor command on a remote job', () => {
 
   test('every step runs over SSH, the key passphrase read from the variable the job names', async (t) => {
     const dir = await tempDir('sshcli-');
-    t.after(() => dir.remove());
+    // Its supervisord is stopped (by pid) before the dir with its pidfile goes.
+    t.after(async () => {
+      await stopDaemons();
+      await dir.remove();
+    });
     const workingDir = join(dir.path, 'wd');
     const file = await writeJobFile(dir.path, {
       working_dir: workingDir,
@@ -61,7 +65,11 @@ describe('the supervisor command on a remote job', () => {
 
   test('a host key it does not know is a one-line error with the fingerprint, exit 1', async (t) => {
     const dir = await tempDir('sshcli-');
-    t.after(() => dir.remove());
+    // Its supervisord is stopped (by pid) before the dir with its pidfile goes.
+    t.after(async () => {
+      await stopDaemons();
+      await dir.remove();
+    });
     const knownHosts = join(dir.path, 'known_hosts');
     await writeFile(knownHosts, '');
     const file = await writeJobFile(dir.path, {

@@ -50,7 +50,11 @@ describe('lifecycle over SSH', () => {
 
   test('configure through unconfigure, restart included, on a unix socket only, with no secret in any argv', async (t) => {
     const dir = await tempDir('sshlc-');
-    t.after(() => dir.remove());
+    // Its supervisord is stopped (by pid) before the dir with its pidfile goes.
+    t.after(async () => {
+      await stopDaemons();
+      await dir.remove();
+    });
     // The key with a passphrase: read from the variable the job names, never from the job file.
     const env = { ...process.env, [PASSPHRASE_ENV]: sshd.passphraseKey.passphrase };
     const remote = await writeRemoteJob(
@@ -132,7 +136,11 @@ describe('lifecycle over SSH', () => {
 
   test('the remote supervisord outlives the SSH connection, and stop finds it by its pidfile over the host', async (t) => {
     const dir = await tempDir('sshlc-');
-    t.after(() => dir.remove());
+    // Its supervisord is stopped (by pid) before the dir with its pidfile goes.
+    t.after(async () => {
+      await stopDaemons();
+      await dir.remove();
+    });
     const remote = await writeRemoteJob(sshd, dir.path, {
       program: { sleeper: { command: 'sleep 1000', startsecs: 0 } },
     });
@@ -162,7 +170,11 @@ describe('lifecycle over SSH', () => {
 
   test('an inet supervisord is reached by TCP forwarding to its loopback port', async (t) => {
     const dir = await tempDir('sshlc-');
-    t.after(() => dir.remove());
+    // Its supervisord is stopped (by pid) before the dir with its pidfile goes.
+    t.after(async () => {
+      await stopDaemons();
+      await dir.remove();
+    });
     const port = await freePort();
     const remote = await writeRemoteJob(sshd, dir.path, {
       program: { sleeper: { command: 'sleep 1000', startsecs: 0 } },
@@ -182,7 +194,11 @@ describe('lifecycle over SSH', () => {
 
   test('a supervisord binary missing on the host is a SupervisordNotFound naming the host', async (t) => {
     const dir = await tempDir('sshlc-');
-    t.after(() => dir.remove());
+    // Its supervisord is stopped (by pid) before the dir with its pidfile goes.
+    t.after(async () => {
+      await stopDaemons();
+      await dir.remove();
+    });
     const remote = await writeRemoteJob(sshd, dir.path, { program: { sleeper: { command: 'sleep 1000' } } });
     const job = await remote.load();
     await configure(job, { host: remote.host });
@@ -203,7 +219,11 @@ describe('lifecycle over SSH', () => {
 
   test("the host's command prefix runs before supervisord: a prefix that fails stops the start", async (t) => {
     const dir = await tempDir('sshlc-');
-    t.after(() => dir.remove());
+    // Its supervisord is stopped (by pid) before the dir with its pidfile goes.
+    t.after(async () => {
+      await stopDaemons();
+      await dir.remove();
+    });
     const remote = await writeRemoteJob(
       sshd,
       dir.path,

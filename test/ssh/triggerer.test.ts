@@ -64,6 +64,8 @@ describe('triggers on a remote job', () => {
     await startPrograms(job, { host: remote.host });
     t.after(async () => {
       await stop(job, { host: remote.host }).catch(() => undefined);
+      // By pid, before the dir with its pidfile goes, if stop could not.
+      await stopDaemons();
       await unconfigure(job, { host: remote.host }).catch(() => undefined);
       await dir.remove();
     });
@@ -163,8 +165,13 @@ describe('triggers on a remote job', () => {
       what: 'polls through the tunnel',
     });
     await sshd.kill();
-    t.after(() => sshd.restart());
-    const event = await waitFor('remote-gone', { connection: redis.url, timeoutMs: 20_000 });
+    let event;
+    try {
+      event = await waitFor('remote-gone', { connection: redis.url, timeoutMs: 20_000 });
+    } finally {
+      // Up again before the job's teardown, which stops its supervisord over SSH.
+      await sshd.restart();
+    }
     assert.equal(event.status, 'failed');
     const reason = String(event.payload.error);
     assert.match(reason, new RegExp(`ssh root@127\\.0\\.0\\.1:${sshd.port}`), reason);
