@@ -5,10 +5,11 @@
 export * from './protocol/index.js';
 export * from './config/index.js';
 export * from './supervisor/states.js';
-export type { SupervisorEndpoint } from './supervisor/endpoint.js';
+export type { SupervisorEndpoint, EndpointTunnel, EndpointTarget } from './supervisor/endpoint.js';
 export * from './supervisor/errors.js';
 export { SupervisorClient } from './supervisor/client.js';
 export * from './supervisor/lifecycle/index.js';
+export * from './supervisor/host/index.js';
 export * from './client/index.js';
 export { Triggerer, type TriggererOptions } from './triggerer/daemon.js';
 export { defineTrigger, type TriggerDefinition, type TriggerContext } from './triggerer/definition.js';

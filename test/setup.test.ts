@@ -32,7 +32,7 @@ test('no system service of supervisor, redis-server or ssh runs (the project sta
 test('none of them is enabled to start at boot', () => {
   const enabled: string[] = [];
   for (const level of ['2', '3', '4', '5']) {
-    let links: string[] = [];
+    let links: string[];
     try {
       links = readdirSync(`/etc/rc${level}.d`);
     } catch {

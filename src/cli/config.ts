@@ -61,7 +61,8 @@ const USAGE = `usage: supervisor-triggerer config <subcommand>
 
 async function loadAndResolve(files: string[], overrides: string[], io: CliIO) {
   const job = await loadJobFiles(files, { overrides, env: io.env });
-  const resolved = await resolveJob(job, { env: io.env });
+  // Offline: a remote job's host is not contacted (its generated password is not read).
+  const resolved = await resolveJob(job, { env: io.env, ...(job.host && { files: null }) });
   return { resolved, text: renderIni(resolved.supervisor) };
 }
 

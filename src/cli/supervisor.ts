@@ -1,6 +1,10 @@
-/** `supervisor-triggerer supervisor <step> JOBFILE… [PROGRAM…]`: drive a job's local supervisord one step at a time. */
+/**
+ * `supervisor-triggerer supervisor <step> JOBFILE… [PROGRAM…]`: drive a job's supervisord one step at
+ * a time, on this machine or, for a job with a `host:` section, over SSH.
+ */
 import { parseArgs } from 'node:util';
-import { loadJobFiles, resolveJob, type ResolvedJob } from '../config/index.js';
+import { hostOptions, loadJobFiles, resolveJob, type ResolvedJob } from '../config/index.js';
+import { closeSshHosts, hostFor } from '../supervisor/host/index.js';
 import { didYouMean } from '../config/suggest.js';
 import {
   AmbiguousProgram,
@@ -132,7 +136,9 @@ const FOOTER = `
 Job files are the first argument and every later one ending in .yaml, .yml or .json; they are layered,
 later ones win (--set key.path=value overrides come last). Other arguments, and every argument after
 --, name programs: name, group:name or group:*.
-environment: SUPERVISORD_BIN  the supervisord executable (default: supervisord on PATH)
+A job with a host: section runs every step on that host over one SSH connection (docs/ssh.md).
+
+environment: SUPERVISORD_BIN  the local supervisord executable (default: supervisord on PATH)
 `;
 
 function overview(): string {
@@ -229,14 +235,18 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   }
   const { step, files, overrides, programs, values } = invocation;
   const lines = values.lines === undefined ? undefined : lineCount(values.lines as string);
-  const job = await resolveJob(await loadJobFiles(files, { overrides, env: io.env }), { env: io.env });
+  const config = await loadJobFiles(files, { overrides, env: io.env });
+  const host = hostFor({ host: config.host && hostOptions(config.host) }, io.env);
   try {
-    return await runStep(step, job, programs, values, lines, io);
+    const job = await resolveJob(config, { env: io.env, files: host });
+    return await runStep(step, job, programs, values, lines, { env: io.env, host }, io);
   } catch (error) {
     // a program name that does not fit the supervisord's programs is a usage problem, like a bad flag
     if (error instanceof UnknownProgram || error instanceof AmbiguousProgram)
       throw new UsageError(error.message);
     throw error;
+  } finally {
+    closeSshHosts();
   }
 }
 
@@ -246,9 +256,9 @@ async function runStep(
   programs: string[],
   values: Invocation['values'],
   lines: number | undefined,
+  options: LifecycleOptions,
   io: CliIO,
 ): Promise<number> {
-  const options: LifecycleOptions = { env: io.env };
   const notes = (list: string[]) => list.forEach((note) => io.stderr(`${note}\n`));
   switch (step) {
     case 'configure': {

@@ -5,6 +5,7 @@
 import { constants, getPriority, setPriority } from 'node:os';
 import { parseArgs } from 'node:util';
 import { TriggerRegistry } from '../../triggers/index.js';
+import { closeSshHosts } from '../supervisor/host/shared.js';
 import { ConnectionResolver } from '../triggerer/connections.js';
 import { Triggerer } from '../triggerer/daemon.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
@@ -105,6 +106,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     return EXIT_OK;
   } finally {
     await triggerer?.close();
+    // The SSH connections of remote job connections would keep the process alive.
+    closeSshHosts();
     await embedded?.stop();
   }
 }

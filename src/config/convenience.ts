@@ -5,11 +5,13 @@
  * the same job after it was configured gets the same endpoint and credentials.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
+import type { SshHostOptions } from '../supervisor/host/ssh-options.js';
 import { ConfigError, issuesFromZod } from './errors.js';
+import { hostOptions } from './host.js';
 import { jobOptions, type JobConfig, type JobOptions } from './job.js';
 import { supervisorConfigSchema, type ProgramSection, type SupervisorConfig } from './sections.js';
 import { renderIni } from './ini.js';
@@ -56,7 +58,36 @@ export interface ResolvedJob {
   generated: boolean;
   /** Whether `configure` may create missing directories outside working_dir. */
   outsideDirs: 'require' | 'create';
+  /** The SSH host supervisord runs on (its paths are paths there); undefined: this machine. */
+  host?: SshHostOptions;
 }
+
+/**
+ * The files of the machine a job runs on, as far as its state file needs them (a `SupervisorHost`
+ * is one). Without one, the state file is read and written on this machine.
+ */
+export interface JobFiles {
+  /** The file's text, or undefined when it does not exist. */
+  readText(path: string): Promise<string | undefined>;
+  /** Replaces the file atomically with `mode`. */
+  writeText(path: string, text: string, mode: number): Promise<void>;
+  /** Creates a directory and its parents; fine when it exists. */
+  makeDir(path: string, mode?: number): Promise<void>;
+}
+
+/** This machine's files: the state file of a job without a host. */
+const localFiles: JobFiles = {
+  async readText(path) {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  },
+  writeText: (path, text, mode) => writePrivate(path, text, mode),
+  makeDir: async (path, mode) => void (await mkdir(path, { recursive: true, mode })),
+};
 
 /** What the state file keeps. */
 export interface JobState {
@@ -68,14 +99,9 @@ export interface JobState {
 }
 
 /** The job's state file, or undefined when the job was never configured. */
-export async function readState(path: string): Promise<JobState | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+export async function readState(path: string, files: JobFiles = localFiles): Promise<JobState | undefined> {
+  const text = await files.readText(path);
+  if (text === undefined) return undefined;
   try {
     const state = JSON.parse(text) as JobState;
     if (state?.v !== 1) throw new Error('unknown version');
@@ -107,16 +133,34 @@ function connectAddress(port: string | number): { host: string; port: number } {
   return { host: connectHost, port: Number(colon === -1 ? text : text.slice(colon + 1)) };
 }
 
+/** Options of {@link resolveJob}. */
+export interface ResolveJobOptions {
+  /** Reserved: environment-dependent defaults resolve here. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Where the state file (generated port and password) is read: the job's host. `null` reads none,
+   * as if the job were never configured (what `config validate` needs, offline).
+   * @default this machine; for a job with a `host:` section, that host (this process's shared SSH
+   * connection, its passphrase variable read from `env`)
+   */
+  files?: JobFiles | null;
+}
+
+/** The files of the machine the job runs on. */
+async function jobFiles(job: JobConfig, env: NodeJS.ProcessEnv | undefined): Promise<JobFiles> {
+  if (job.host === undefined) return localFiles;
+  const { sshHost } = await import('../supervisor/host/shared.js');
+  return sshHost(hostOptions(job.host), env);
+}
+
 /** Fills a job's supervisord configuration and works out its endpoint. */
-export async function resolveJob(
-  job: JobConfig,
-  options: { env?: NodeJS.ProcessEnv } = {},
-): Promise<ResolvedJob> {
-  void options.env; // reserved: environment-dependent defaults resolve here
+export async function resolveJob(job: JobConfig, options: ResolveJobOptions = {}): Promise<ResolvedJob> {
   const workingDir = resolve(job.working_dir);
   const configPath = resolve(workingDir, job.config_path ?? 'supervisord.conf');
   const statePath = join(workingDir, STATE_FILE);
-  const state = await readState(statePath);
+  // A remote job's state file is on its host: a path of the same name here is someone else's file.
+  const files = options.files === undefined ? await jobFiles(job, options.env) : options.files;
+  const state = files === null ? undefined : await readState(statePath, files);
   let generated = false;
 
   const supervisord = { ...job.supervisord };
@@ -213,29 +257,36 @@ export async function resolveJob(
     statePath,
     generated,
     outsideDirs: job.outside_dirs ?? 'require',
+    ...(job.host !== undefined && { host: hostOptions(job.host) }),
   };
 }
 
-async function writePrivate(path: string, text: string): Promise<void> {
+async function writePrivate(path: string, text: string, mode = 0o600): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.tmp`;
   await writeFile(temp, text, { mode: 0o600 });
+  if (mode !== 0o600) await chmod(temp, mode);
   await rename(temp, path);
 }
 
 /**
  * Persists the generated port and password so later resolveJob calls on this job agree (mode 0600),
- * and the paths configure created (`created`, kept from earlier runs).
+ * and the paths configure created (`created`, kept from earlier runs), through the job's host files.
  */
-export async function writeJobState(resolved: ResolvedJob, created: string[] = []): Promise<void> {
-  const before = await readState(resolved.statePath);
+export async function writeJobState(
+  resolved: ResolvedJob,
+  created: string[] = [],
+  files: JobFiles = localFiles,
+): Promise<void> {
+  const before = await readState(resolved.statePath, files);
   const state: JobState = { v: 1 };
   const all = [...new Set([...(before?.created ?? []), ...created])];
   if (all.length) state.created = all;
   const inet = resolved.supervisor.inet_http_server;
   if (inet && !resolved.endpoint.url.startsWith('unix:')) state.port = connectAddress(inet.port).port;
   if (resolved.endpoint.password !== undefined) state.password = resolved.endpoint.password;
-  await writePrivate(resolved.statePath, `${JSON.stringify(state)}\n`);
+  await files.makeDir(dirname(resolved.statePath));
+  await files.writeText(resolved.statePath, `${JSON.stringify(state)}\n`, 0o600);
 }
 
 /**
@@ -244,6 +295,14 @@ export async function writeJobState(resolved: ResolvedJob, created: string[] = [
  * was created. `supervisor configure` is the same step on any host.
  */
 export async function writeJobFiles(resolved: ResolvedJob): Promise<void> {
+  if (resolved.host !== undefined) {
+    throw new ConfigError([
+      {
+        path: 'host',
+        message: `the job runs on ${resolved.host.hostname}: write its files with 'supervisor configure'`,
+      },
+    ]);
+  }
   const configText = renderIni(resolved.supervisor);
   const created: string[] = [];
   const make = async (dir: string, mode?: number) => {

@@ -27,11 +27,14 @@ export {
   readState,
   type JobState,
   writeJobFiles,
+  type JobFiles,
+  type ResolveJobOptions,
   PROGRAM_DEFAULTS,
   STATE_FILE,
   MAX_SOCKET_PATH,
   type ResolvedJob,
 } from './convenience.js';
+export { hostSection, hostOptions, type HostSection } from './host.js';
 export { loadJobFiles, validateJob, applyOverride, mergeDeep, jobJsonSchema } from './load.js';
 export {
   importSupervisorFile,

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { hostSection } from './host.js';
 import { inetHttpServerSection, supervisorSections, unixHttpServerSection } from './sections.js';
 import { expected, inetPort, int, text } from './values.js';
 
@@ -89,6 +90,8 @@ export const jobSchema = z
       .optional(),
     /** Whether `configure` may create missing directories outside working_dir. @default require */
     outside_dirs: z.enum(['require', 'create'], { error: expected('expected require or create') }).optional(),
+    /** The machine supervisord runs on, over SSH. @default this machine */
+    host: hostSection.optional(),
     ...jobOptionFields,
     ...supervisorSections(jobInetHttpServerSection),
     unix_http_server: jobUnixHttpServerSection.optional(),
@@ -97,6 +100,23 @@ export const jobSchema = z
     const programs = Object.keys(job.program ?? {}).length + Object.keys(job['fcgi-program'] ?? {}).length;
     if (programs === 0 && Object.keys(job.eventlistener ?? {}).length === 0) {
       ctx.addIssue({ code: 'custom', path: ['program'], message: 'a job needs at least one program' });
+    }
+    if (job.host === undefined) return;
+    // Paths of a remote job are paths on that host: nothing here can resolve a relative one.
+    if (!job.working_dir.startsWith('/')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['working_dir'],
+        message: 'a job with a host needs an absolute working_dir',
+      });
+    }
+    if (job.inet_http_server?.port === 'auto') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inet_http_server', 'port'],
+        message:
+          'auto picks a port free on this machine, not on the host: give a port, or use the unix socket (the default)',
+      });
     }
   });
 

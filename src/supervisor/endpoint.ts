@@ -1,4 +1,6 @@
 /** Where and how to reach one supervisord's XML-RPC interface. */
+import type { Duplex } from 'node:stream';
+
 export interface SupervisorEndpoint {
   /** `unix:///abs/path/supervisor.sock` or `http://host:port/RPC2` (no credentials in the URL). */
   url: string;
@@ -7,4 +9,20 @@ export interface SupervisorEndpoint {
   password?: string;
   /** Per-call timeout in ms. @default 10000 */
   timeoutMs?: number;
+  /**
+   * Reach `url` through this tunnel instead of dialing it: the URL then names a socket or a port on
+   * the tunnel's far side (an SSH host's). @default dialed directly
+   */
+  tunnel?: EndpointTunnel;
+}
+
+/** The socket or TCP port an endpoint URL names. */
+export type EndpointTarget = { socketPath: string } | { host: string; port: number };
+
+/** A way to a supervisord that is not dialed directly: one byte stream per HTTP connection. */
+export interface EndpointTunnel {
+  /** Names the way in messages, e.g. `ssh deploy@box-3:22`. */
+  readonly name: string;
+  /** Opens a stream to `target` on the far side. */
+  open(target: EndpointTarget): Promise<Duplex>;
 }

@@ -47,17 +47,42 @@ export function envName(endpoint: string): string {
   return endpoint.toUpperCase().replace(/[-.]/g, '_');
 }
 
-/** Reads endpoint + credentials from a job file (the convenience layer's resolved job). */
-export type JobEndpointLoader = (path: string) => Promise<SupervisorEndpoint>;
+/** What a job loader is given besides the path. */
+export interface JobLoadContext {
+  /** Where a remote job's key passphrase variable is read. */
+  env: NodeJS.ProcessEnv;
+  /** What the connection resolved to before (on a refresh), if it was usable. */
+  previous?: SupervisorEndpoint;
+}
 
-async function loadJobEndpoint(path: string): Promise<SupervisorEndpoint> {
+/** Reads endpoint + credentials from a job file (the convenience layer's resolved job). */
+export type JobEndpointLoader = (path: string, context?: JobLoadContext) => Promise<SupervisorEndpoint>;
+
+async function loadJobEndpoint(path: string, context?: JobLoadContext): Promise<SupervisorEndpoint> {
   const config = await import('../config/index.js');
   const jobs = await config.loadJobFiles([path]);
-  const resolved = await config.resolveJob(jobs);
+  let resolved;
+  let reach = (endpoint: SupervisorEndpoint) => endpoint;
+  if (jobs.host === undefined) resolved = await config.resolveJob(jobs);
+  else {
+    // A remote job: its state file is read over SSH, its supervisord reached through the tunnel.
+    const { HostError, sshHost } = await import('../supervisor/host/index.js');
+    const host = sshHost(config.hostOptions(jobs.host), context?.env);
+    reach = (endpoint) => host.reach(endpoint);
+    try {
+      resolved = await config.resolveJob(jobs, { files: host });
+    } catch (error) {
+      if (!(error instanceof HostError)) throw error;
+      // The host cannot be reached now: keep what was read before; at first, the endpoint alone
+      // (its polls report the host's failure, and a refresh reads the credentials once it answers).
+      if (context?.previous !== undefined) return context.previous;
+      resolved = await config.resolveJob(jobs, { files: null });
+    }
+  }
   // A job not configured yet has no credentials to read: the ones resolveJob just made up are not
   // the ones `configure` will write, so none are sent until a refresh reads the real ones.
-  if (resolved.generated) return { url: resolved.endpoint.url, username: resolved.endpoint.username };
-  return resolved.endpoint;
+  if (resolved.generated) return reach({ url: resolved.endpoint.url, username: resolved.endpoint.username });
+  return reach(resolved.endpoint);
 }
 
 export interface ConnectionResolverOptions {
@@ -69,9 +94,9 @@ export interface ConnectionResolverOptions {
   loadJob?: JobEndpointLoader;
 }
 
-/** One named connection: how to load it, and what it loaded last. */
+/** One named connection: how to load it (given what it loaded before), and what it loaded last. */
 interface Source {
-  load: () => Promise<SupervisorEndpoint>;
+  load: (previous?: SupervisorEndpoint) => Promise<SupervisorEndpoint>;
   current: SupervisorEndpoint | UnknownEndpoint;
 }
 
@@ -94,13 +119,16 @@ export class ConnectionResolver {
     const loadJob = options.loadJob ?? loadJobEndpoint;
     const byName = new Map<string, Source>();
     for (const [name, connection] of Object.entries(options.connections ?? {})) {
-      byName.set(name, await source(name, () => fromConnection(connection, env, loadJob)));
+      byName.set(
+        name,
+        await source(name, (previous) => fromConnection(connection, { env, previous }, loadJob)),
+      );
     }
     const byEnvName = new Map<string, Source>();
     for (const [key, value] of Object.entries(env)) {
       if (!key.startsWith(CONNECTION_ENV_PREFIX) || !value) continue;
       const suffix = key.slice(CONNECTION_ENV_PREFIX.length);
-      byEnvName.set(suffix, await source(key, () => fromEnvValue(value, loadJob)));
+      byEnvName.set(suffix, await source(key, (previous) => fromEnvValue(value, { env, previous }, loadJob)));
     }
     return new ConnectionResolver(byName, byEnvName);
   }
@@ -131,7 +159,7 @@ export class ConnectionResolver {
     const found = this.sourceOf(name);
     if (found === undefined) return false;
     const before = found.current;
-    const next = await source(name, found.load);
+    const next = await source(name, found.load, before instanceof UnknownEndpoint ? undefined : before);
     found.current = next.current;
     return !sameEndpoint(before, next.current);
   }
@@ -146,8 +174,8 @@ export class ConnectionResolver {
   }
 }
 
-async function source(label: string, load: () => Promise<SupervisorEndpoint>): Promise<Source> {
-  return { load, current: await settle(label, load) };
+async function source(label: string, load: Source['load'], previous?: SupervisorEndpoint): Promise<Source> {
+  return { load, current: await settle(label, () => load(previous)) };
 }
 
 function sameEndpoint(
@@ -158,7 +186,11 @@ function sameEndpoint(
     return a instanceof UnknownEndpoint && b instanceof UnknownEndpoint && a.message === b.message;
   }
   return (
-    a.url === b.url && a.username === b.username && a.password === b.password && a.timeoutMs === b.timeoutMs
+    a.url === b.url &&
+    a.username === b.username &&
+    a.password === b.password &&
+    a.timeoutMs === b.timeoutMs &&
+    a.tunnel === b.tunnel
   );
 }
 
@@ -180,10 +212,11 @@ class ConnectionError extends TriggererError {}
 
 async function fromConnection(
   connection: Connection,
-  env: NodeJS.ProcessEnv,
+  context: JobLoadContext,
   loadJob: JobEndpointLoader,
 ): Promise<SupervisorEndpoint> {
-  if ('job' in connection) return fromJob(connection.job, loadJob);
+  const { env } = context;
+  if ('job' in connection) return fromJob(connection.job, context, loadJob);
   const base = fromUrl(connection.url);
   const username = connection.username ?? base.username;
   let password = connection.password ?? base.password;
@@ -209,13 +242,21 @@ async function fromConnection(
   };
 }
 
-async function fromEnvValue(value: string, loadJob: JobEndpointLoader): Promise<SupervisorEndpoint> {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? fromUrl(value) : fromJob(value, loadJob);
+async function fromEnvValue(
+  value: string,
+  context: JobLoadContext,
+  loadJob: JobEndpointLoader,
+): Promise<SupervisorEndpoint> {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? fromUrl(value) : fromJob(value, context, loadJob);
 }
 
-async function fromJob(path: string, loadJob: JobEndpointLoader): Promise<SupervisorEndpoint> {
+async function fromJob(
+  path: string,
+  context: JobLoadContext,
+  loadJob: JobEndpointLoader,
+): Promise<SupervisorEndpoint> {
   try {
-    return await loadJob(path);
+    return await loadJob(path, context);
   } catch (error) {
     // The loader's message may quote the file (and so a password): name only the error's kind.
     const kind = error instanceof Error ? error.name : 'error';

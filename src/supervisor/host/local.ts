@@ -4,13 +4,14 @@
  * child, and where PID 1 does not reap, a killed one lingers as a zombie forever.
  */
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import {
-  CommandNotFound,
-  type CommandResult,
-  type HostProcess,
-  type SupervisorHost,
-} from '../lifecycle/host.js';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { SupervisorClient, type SupervisorClientOptions } from '../client.js';
+import type { SupervisorEndpoint } from '../endpoint.js';
+import { CommandNotFound } from './errors.js';
+import type { CommandResult, HostProcess, RunOptions, SupervisorHost } from './host.js';
+import { commandLine, isGone, parseProcStat } from './proc.js';
 
 /** The machine this process runs on. */
 export class LocalHost implements SupervisorHost {
@@ -26,9 +27,17 @@ export class LocalHost implements SupervisorHost {
   }
 
   async writeText(path: string, text: string, mode: number): Promise<void> {
-    await writeFile(path, text, { mode });
-    // `mode` only applies when the file is created: tighten an existing one too.
-    await chmod(path, mode);
+    // Owner-only until renamed: the text may hold a password.
+    const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await writeFile(temp, text, { mode: 0o600 });
+      // `mode` of writeFile passes through the umask: set it exactly.
+      await chmod(temp, mode);
+      await rename(temp, path);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
   }
 
   async makeDir(path: string, mode = 0o755): Promise<void> {
@@ -49,12 +58,16 @@ export class LocalHost implements SupervisorHost {
     }
   }
 
+  async guardedDirs(): Promise<string[]> {
+    return [homedir(), tmpdir()];
+  }
+
   async process(pid: number): Promise<HostProcess | undefined> {
     if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
     const stat = await readProcStat(pid);
-    if (stat === undefined || stat.state === 'Z' || stat.state === 'X') return undefined;
+    if (stat === undefined || isGone(stat.state)) return undefined;
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    return { pid, ppid: stat.ppid, pgid: stat.pgid, command: cmdline.split('\0').join(' ').trim() };
+    return { pid, ppid: stat.ppid, pgid: stat.pgid, command: commandLine(cmdline) };
   }
 
   async children(pid: number): Promise<HostProcess[]> {
@@ -81,11 +94,7 @@ export class LocalHost implements SupervisorHost {
     }
   }
 
-  run(
-    command: string,
-    args: string[],
-    { cwd, timeoutMs, env }: { cwd?: string; timeoutMs: number; env?: NodeJS.ProcessEnv },
-  ): Promise<CommandResult> {
+  run(command: string, args: string[], { cwd, timeoutMs, env }: RunOptions): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
       // detached: a Ctrl-C meant for the CLI must not reach a daemon before it has left our group.
       const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -106,26 +115,22 @@ export class LocalHost implements SupervisorHost {
       });
     });
   }
+
+  reach(endpoint: SupervisorEndpoint): SupervisorEndpoint {
+    return endpoint;
+  }
+
+  connect(endpoint: SupervisorEndpoint, options?: SupervisorClientOptions): SupervisorClient {
+    return new SupervisorClient(endpoint, options);
+  }
 }
 
-interface ProcStat {
-  state: string;
-  ppid: number;
-  pgid: number;
-}
-
-/** Parses /proc/PID/stat; the command name may contain spaces and parentheses, so split after the last `)`. */
-async function readProcStat(pid: number): Promise<ProcStat | undefined> {
-  let text: string;
+async function readProcStat(pid: number) {
   try {
-    text = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return parseProcStat(await readFile(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const [state, ppid, pgid] = fields;
-  if (state === undefined) return undefined;
-  return { state, ppid: Number(ppid), pgid: Number(pgid) };
 }
 
 function errorCode(error: unknown): string | undefined {

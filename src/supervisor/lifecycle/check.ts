@@ -55,7 +55,7 @@ export interface CheckOptions extends ProgramsOptions {
 
 /** Takes one getAllProcessInfo snapshot and judges each program by `mode`. */
 export async function check(job: LifecycleJob, options: CheckOptions = {}): Promise<CheckResult> {
-  const ctx = contextOf(options);
+  const ctx = contextOf(options, job);
   const mode = options.mode ?? 'ok';
   if ((await jobPidfile(ctx, job)).kind !== 'running') {
     throw new SupervisordNotRunning(`supervisord of ${job.configPath} is not running: nothing to check`);

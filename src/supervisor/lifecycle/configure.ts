@@ -3,7 +3,7 @@ import { dirname, relative, isAbsolute } from 'node:path';
 import { readState, renderIni, writeJobState, type ResolvedJob } from '../../config/index.js';
 import { contextOf, type LifecycleOptions } from './context.js';
 import { JobNotReady } from './errors.js';
-import type { SupervisorHost } from './host.js';
+import type { SupervisorHost } from '../host/host.js';
 import { daemonDirs, programDirs, programLogDirs } from './job.js';
 
 /** What `configure` did. */
@@ -42,7 +42,7 @@ async function makeDirRecorded(
  * nothing.
  */
 export async function configure(job: ResolvedJob, options: LifecycleOptions = {}): Promise<ConfigureResult> {
-  const { host } = contextOf(options);
+  const { host } = contextOf(options, job);
   const text = renderIni(job.supervisor);
   const needed = [...new Set([...daemonDirs(job), ...programDirs(job), ...programLogDirs(job)])];
   const missingOutside: string[] = [];
@@ -58,7 +58,7 @@ export async function configure(job: ResolvedJob, options: LifecycleOptions = {}
     );
   }
   const before = await host.readText(job.configPath);
-  const state = await readState(job.statePath);
+  const state = await readState(job.statePath, host);
   if (
     before !== undefined &&
     !isWithin(job.configPath, job.workingDir) &&
@@ -75,6 +75,6 @@ export async function configure(job: ResolvedJob, options: LifecycleOptions = {}
   record(await makeDirRecorded(host, dirname(job.configPath)));
   await host.writeText(job.configPath, text, 0o600);
   if (before === undefined) record(job.configPath);
-  await writeJobState(job, created);
+  await writeJobState(job, created, host);
   return { configPath: job.configPath, changed: before !== text, created };
 }

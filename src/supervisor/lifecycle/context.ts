@@ -2,23 +2,33 @@
  * What every step shares: its options with their defaults, reading supervisord's pidfile, polling
  * with a deadline, and a client whose auth failure becomes a clear `CredentialsRejected`.
  */
-import { SupervisorClient } from '../client.js';
+import type { SupervisorClient } from '../client.js';
 import type { SupervisorEndpoint } from '../endpoint.js';
 import { AuthenticationError } from '../errors.js';
+import type { SupervisorHost } from '../host/host.js';
 import { LocalHost } from '../host/local.js';
+import { hostFor } from '../host/shared.js';
 import { CredentialsRejected, LifecycleTimeout } from './errors.js';
-import type { SupervisorHost } from './host.js';
 import { pidfilePath, type LifecycleJob } from './job.js';
 
 /** Options every lifecycle step accepts; each step reads the ones it needs. */
 export interface LifecycleOptions {
-  /** The machine supervisord runs on. @default the local host */
+  /**
+   * The machine supervisord runs on. @default the job's `host` (this process's shared SSH
+   * connection to it), else the local host
+   */
   host?: SupervisorHost;
-  /** The supervisord executable. @default `$SUPERVISORD_BIN`, else `supervisord` on PATH */
+  /**
+   * The supervisord executable. @default on the local host `$SUPERVISORD_BIN`, else `supervisord`
+   * on PATH; on a remote host `supervisord` on its PATH (after its command prefix)
+   */
   supervisordBin?: string;
-  /** Environment for `SUPERVISORD_BIN` and for supervisord itself. @default process.env */
+  /**
+   * Environment for `SUPERVISORD_BIN` and for a local supervisord, and where an SSH host's
+   * passphrase variable is read (never sent to a remote host). @default process.env
+   */
   env?: NodeJS.ProcessEnv;
-  /** Makes the XML-RPC client for the job's endpoint (a remote host tunnels here). */
+  /** Makes the XML-RPC client for the job's endpoint. @default the host's `connect` */
   connect?: (endpoint: SupervisorEndpoint) => SupervisorClient;
   /** How often waiting steps look again. @default 200 */
   pollIntervalMs?: number;
@@ -51,15 +61,17 @@ export interface Context {
   killGraceMs: number;
 }
 
-let localHost: LocalHost | undefined;
-
-export function contextOf(options: LifecycleOptions = {}): Context {
+/** The options with their defaults; `job` names the host when the options do not. */
+export function contextOf(options: LifecycleOptions = {}, job?: Pick<LifecycleJob, 'host'>): Context {
   const env = options.env ?? process.env;
+  const host = options.host ?? hostFor(job ?? {}, env);
+  // SUPERVISORD_BIN names a file on this machine: a remote host finds supervisord on its own PATH.
+  const localBin = host instanceof LocalHost ? env.SUPERVISORD_BIN : undefined;
   return {
-    host: options.host ?? (localHost ??= new LocalHost()),
-    supervisordBin: options.supervisordBin ?? (env.SUPERVISORD_BIN || 'supervisord'),
+    host,
+    supervisordBin: options.supervisordBin ?? (localBin || 'supervisord'),
     env,
-    connect: options.connect ?? ((endpoint) => new SupervisorClient(endpoint)),
+    connect: options.connect ?? ((endpoint) => host.connect(endpoint)),
     pollIntervalMs: options.pollIntervalMs ?? 200,
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
     programsTimeoutMs: options.programsTimeoutMs ?? 60_000,

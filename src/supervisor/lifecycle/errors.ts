@@ -9,13 +9,20 @@ export class LifecycleError extends Error {
   override name = 'LifecycleError';
 }
 
-/** The supervisord executable is not where we looked (PATH or `SUPERVISORD_BIN`). */
+/** The supervisord executable is not where we looked (PATH or `SUPERVISORD_BIN`, or the remote PATH). */
 export class SupervisordNotFound extends LifecycleError {
   override name = 'SupervisordNotFound';
-  constructor(readonly binary: string) {
+  constructor(
+    readonly binary: string,
+    /** The host's name: `local`, or `ssh user@host:port`. */
+    readonly host = 'local',
+  ) {
     super(
-      `supervisord executable '${binary}' not found: install supervisor (Debian: apt-get install supervisor) ` +
-        `or set SUPERVISORD_BIN to its path`,
+      host === 'local'
+        ? `supervisord executable '${binary}' not found: install supervisor (Debian: apt-get install supervisor) ` +
+            `or set SUPERVISORD_BIN to its path`
+        : `supervisord executable '${binary}' not found on ${host}: install supervisor there, or set the job's ` +
+            `host.command_prefix so that its environment is active (e.g. '. /opt/supervisor/bin/activate')`,
     );
   }
 }

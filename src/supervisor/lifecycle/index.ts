@@ -1,5 +1,6 @@
 /**
- * The local lifecycle of a job's supervisord, one idempotent step each:
+ * The lifecycle of a job's supervisord on its host (this machine or an SSH host), one idempotent
+ * step each:
  * configure → start → start-programs → check → stop-programs → stop → unconfigure, plus
  * restart-programs, force-kill and reading a program's log (tail).
  */

@@ -4,6 +4,7 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import type { SupervisorEndpoint } from '../endpoint.js';
+import type { SshHostOptions } from '../host/ssh-options.js';
 
 /** The part of a program section the lifecycle uses. */
 interface ProgramFacts {
@@ -26,6 +27,8 @@ export interface LifecycleJob {
   /** Whether `configure` may create missing directories outside working_dir. @default 'require' */
   outsideDirs?: 'require' | 'create';
   endpoint: SupervisorEndpoint;
+  /** The SSH host supervisord runs on (every path above is a path there). @default this machine */
+  host?: SshHostOptions;
   supervisor: {
     supervisord?: {
       pidfile?: string;

@@ -69,7 +69,7 @@ export async function startPrograms(
   job: LifecycleJob,
   options: StartProgramsOptions = {},
 ): Promise<ProgramsResult> {
-  const ctx = contextOf(options);
+  const ctx = contextOf(options, job);
   await requireRunning(ctx, job);
   return withClient(ctx, job, async (client) => {
     const selected = selectProcesses(await client.getAllProcessInfo(), options.programs ?? []);
@@ -132,7 +132,7 @@ export async function stopPrograms(
   job: LifecycleJob,
   options: ProgramsOptions = {},
 ): Promise<ProgramsResult> {
-  const ctx = contextOf(options);
+  const ctx = contextOf(options, job);
   if ((await jobPidfile(ctx, job)).kind !== 'running') {
     return { processes: [], notes: ['supervisord is not running: no program to stop'] };
   }

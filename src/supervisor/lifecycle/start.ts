@@ -16,7 +16,7 @@ import {
   SupervisordNotFound,
   SupervisordStartFailed,
 } from './errors.js';
-import { CommandNotFound } from './host.js';
+import { CommandNotFound } from '../host/errors.js';
 import { appliedConfigPath, logfilePath, pidfilePath, type LifecycleJob } from './job.js';
 
 /** What `start` did. */
@@ -36,7 +36,7 @@ export interface StartResult {
  * config file changed since it started, applies the change like `supervisorctl update`.
  */
 export async function start(job: LifecycleJob, options: LifecycleOptions = {}): Promise<StartResult> {
-  const ctx = contextOf(options);
+  const ctx = contextOf(options, job);
   const config = await ctx.host.readText(job.configPath);
   if (config === undefined) {
     throw new JobNotReady(`${job.configPath} does not exist: run 'configure' first`);
@@ -75,7 +75,7 @@ async function launch(ctx: Context, job: LifecycleJob): Promise<void> {
       timeoutMs: ctx.startTimeoutMs,
     });
   } catch (error) {
-    if (error instanceof CommandNotFound) throw new SupervisordNotFound(ctx.supervisordBin);
+    if (error instanceof CommandNotFound) throw new SupervisordNotFound(ctx.supervisordBin, ctx.host.name);
     throw error;
   }
   if (result.code === 0) return;

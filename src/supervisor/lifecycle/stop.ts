@@ -26,7 +26,7 @@ export interface StopResult {
  * that is not running is fine.
  */
 export async function stop(job: LifecycleJob, options: LifecycleOptions = {}): Promise<StopResult> {
-  const ctx = contextOf(options);
+  const ctx = contextOf(options, job);
   const found = await runningPid(ctx, job);
   if (found.pid === undefined) return { action: 'not-running', notes: found.notes };
   const { pid, notes } = found;
@@ -47,7 +47,7 @@ export async function stop(job: LifecycleJob, options: LifecycleOptions = {}): P
 
 /** SIGKILLs supervisord and every program it runs (by their process groups), then removes the pidfile. */
 export async function forceKill(job: LifecycleJob, options: LifecycleOptions = {}): Promise<StopResult> {
-  const ctx = contextOf(options);
+  const ctx = contextOf(options, job);
   const found = await runningPid(ctx, job);
   if (found.pid === undefined) return { action: 'not-running', notes: found.notes };
   await killTree(ctx, found.pid);

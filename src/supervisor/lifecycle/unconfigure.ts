@@ -1,5 +1,4 @@
 /** `unconfigure`: what `configure` created gone, once the job's supervisord is down. */
-import { homedir, tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { EndpointUnreachable } from '../errors.js';
 import { contextOf, jobPidfile, withClient, type LifecycleOptions } from './context.js';
@@ -21,7 +20,7 @@ export async function unconfigure(
   job: LifecycleJob,
   options: LifecycleOptions = {},
 ): Promise<UnconfigureResult> {
-  const ctx = contextOf(options);
+  const ctx = contextOf(options, job);
   const status = await jobPidfile(ctx, job);
   if (status.kind === 'running') {
     throw new SupervisordStillRunning(
@@ -36,7 +35,8 @@ export async function unconfigure(
     );
   }
   const created = job.statePath === undefined ? [] : await createdPaths(ctx, job.statePath);
-  created.forEach(refuseDangerous);
+  const guarded = await ctx.host.guardedDirs();
+  created.forEach((path) => refuseDangerous(path, guarded));
   const removed: string[] = [];
   const owned = [appliedConfigPath(job), ...created.reverse(), job.statePath];
   for (const path of owned) {
@@ -71,14 +71,10 @@ async function answers(ctx: ReturnType<typeof contextOf>, job: LifecycleJob): Pr
   }
 }
 
-/** `/`, a top-level directory, the home or the temp dir itself is never ours to delete. */
-function refuseDangerous(dir: string): void {
+/** `/`, a top-level directory, or the host's home or temp dir itself is never ours to delete. */
+function refuseDangerous(dir: string, guarded: readonly string[]): void {
   const path = resolve(dir);
-  if (
-    path.split('/').filter(Boolean).length < 2 ||
-    path === resolve(homedir()) ||
-    path === resolve(tmpdir())
-  ) {
+  if (path.split('/').filter(Boolean).length < 2 || guarded.some((other) => resolve(other) === path)) {
     throw new JobNotReady(`refusing to remove ${path}: choose a directory of its own for the job`);
   }
 }

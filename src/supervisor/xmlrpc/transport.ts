@@ -3,7 +3,7 @@
  * error translation (the `xmlrpc` package ignores timeouts and reports 401/500 as parse errors).
  */
 import { Agent, request, type IncomingMessage } from 'node:http';
-import type { SupervisorEndpoint } from '../endpoint.js';
+import type { EndpointTarget, EndpointTunnel, SupervisorEndpoint } from '../endpoint.js';
 import {
   AuthenticationError,
   CallTimeout,
@@ -16,6 +16,7 @@ import {
 } from '../errors.js';
 import { DecodeError, decodeResponse, type XmlRpcValue } from './decode.js';
 import { encodeCall, type XmlRpcParam } from './encode.js';
+import { TunnelAgent, TunnelOpenError } from './tunnel-agent.js';
 
 /** How the transport talks to the endpoint. */
 export interface TransportOptions {
@@ -50,12 +51,15 @@ const UNREACHABLE = new Set([
 ]);
 const RESET = new Set(['ECONNRESET', 'EPIPE']);
 
-type Target = { socketPath: string } | { host: string; port: number };
+type Target = EndpointTarget;
 
 /** Sends XML-RPC calls to one supervisord and turns every failure into a `SupervisorError`. */
 export class XmlRpcTransport {
   /** The endpoint URL, safe to log (credentials never appear in it). */
   readonly url: string;
+  /** The URL and, for a tunnel, the way through it: what messages name. */
+  private readonly where: string;
+  private readonly tunnel: EndpointTunnel | undefined;
   private readonly target: Target;
   private readonly path: string;
   private readonly authorization: string | undefined;
@@ -67,6 +71,8 @@ export class XmlRpcTransport {
   constructor(endpoint: SupervisorEndpoint, options: TransportOptions = {}) {
     const parsed = parseEndpointUrl(endpoint.url);
     this.url = endpoint.url;
+    this.tunnel = endpoint.tunnel;
+    this.where = this.tunnel === undefined ? this.url : `${this.url} via ${this.tunnel.name}`;
     this.target = parsed.target;
     this.path = parsed.path;
     const timeoutMs = endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -112,19 +118,22 @@ export class XmlRpcTransport {
 
   private newAgent(): Agent {
     // Few sockets: supervisord is one single-threaded loop, more connections only queue there.
-    return new Agent({ keepAlive: this.keepAlive, maxSockets: 4, maxFreeSockets: 2 });
+    const options = { keepAlive: this.keepAlive, maxSockets: 4, maxFreeSockets: 2 };
+    return this.tunnel === undefined
+      ? new Agent(options)
+      : new TunnelAgent(this.tunnel, this.target, options);
   }
 
   private interpret(method: string, { status, text }: { status: number; text: string }): XmlRpcValue {
     if (status === 401) {
       throw new AuthenticationError(
-        `supervisord at ${this.url} rejected the credentials (HTTP 401)`,
+        `supervisord at ${this.where} rejected the credentials (HTTP 401)`,
         this.url,
       );
     }
     if (status !== 200) {
       throw new SupervisorServerError(
-        `supervisord at ${this.url} answered HTTP ${status} to ${method}`,
+        `supervisord at ${this.where} answered HTTP ${status} to ${method}`,
         this.url,
         status,
         method,
@@ -136,7 +145,7 @@ export class XmlRpcTransport {
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
       throw new ProtocolError(
-        `${method} at ${this.url}: not an XML-RPC response: ${error.message}`,
+        `${method} at ${this.where}: not an XML-RPC response: ${error.message}`,
         this.url,
         {
           cause: error,
@@ -171,7 +180,7 @@ export class XmlRpcTransport {
           res.on('end', () => {
             if (!res.complete) {
               finish(
-                new ConnectionLost(`${method} at ${this.url}: response cut short`, this.url, 'ECONNRESET'),
+                new ConnectionLost(`${method} at ${this.where}: response cut short`, this.url, 'ECONNRESET'),
               );
               return;
             }
@@ -183,7 +192,7 @@ export class XmlRpcTransport {
       const timer = setTimeout(() => {
         finish(
           new CallTimeout(
-            `${method} at ${this.url} timed out after ${timeoutMs} ms`,
+            `${method} at ${this.where} timed out after ${timeoutMs} ms`,
             this.url,
             method,
             timeoutMs,
@@ -197,16 +206,29 @@ export class XmlRpcTransport {
   }
 
   private translate(method: string, error: Error): Error {
+    if (error instanceof TunnelOpenError) {
+      return new EndpointUnreachable(
+        `supervisord at ${this.where} is unreachable: ${error.message}`,
+        this.url,
+        error.code,
+        { cause: error.cause },
+      );
+    }
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== undefined && RESET.has(code)) {
-      return new ConnectionLost(`${method} at ${this.url}: connection lost (${code})`, this.url, code, {
+      return new ConnectionLost(`${method} at ${this.where}: connection lost (${code})`, this.url, code, {
         cause: error,
       });
     }
     const reason = code !== undefined && UNREACHABLE.has(code) ? code : (code ?? error.message);
-    return new EndpointUnreachable(`supervisord at ${this.url} is unreachable (${reason})`, this.url, code, {
-      cause: error,
-    });
+    return new EndpointUnreachable(
+      `supervisord at ${this.where} is unreachable (${reason})`,
+      this.url,
+      code,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
