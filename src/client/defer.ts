@@ -37,6 +37,11 @@ export interface DeferOptions {
   prefix?: string;
   /** Clock in unix ms. @default Date.now */
   now?: () => number;
+  /**
+   * A long-lived caller's own FlowProducer and `triggers` Queue (it closes them), used instead of
+   * connections opened and closed per call. @default new ones for this call
+   */
+  producer?: { flows: FlowProducer; triggers: Queue };
 }
 
 /** What {@link defer} did. */
@@ -91,7 +96,8 @@ export async function defer(record: DeferRecord, options: DeferOptions): Promise
   }
   const stored = buildRecord(record, options);
   const connection = toConnectionOptions(options.connection);
-  const queue = new Queue(TRIGGERS_QUEUE, { connection, prefix: options.prefix });
+  const queue =
+    options.producer?.triggers ?? new Queue(TRIGGERS_QUEUE, { connection, prefix: options.prefix });
   try {
     if (await queue.getJob(triggerId)) {
       return { triggerId, created: false, record: stored };
@@ -105,7 +111,7 @@ export async function defer(record: DeferRecord, options: DeferOptions): Promise
     }
     const { continuation } = options;
     const continuationId = continuation.opts?.jobId ?? `${triggerId}-resume`;
-    const flows = new FlowProducer({ connection, prefix: options.prefix });
+    const flows = options.producer?.flows ?? new FlowProducer({ connection, prefix: options.prefix });
     try {
       await flows.add({
         name: continuation.name,
@@ -115,10 +121,10 @@ export async function defer(record: DeferRecord, options: DeferOptions): Promise
         children: [{ name: stored.classpath, queueName: TRIGGERS_QUEUE, data: stored, opts: triggerOpts }],
       });
     } finally {
-      await flows.close();
+      if (!options.producer) await flows.close();
     }
     return { triggerId, continuationId, created: true, record: stored };
   } finally {
-    await queue.close();
+    if (!options.producer) await queue.close();
   }
 }

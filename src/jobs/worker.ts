@@ -1,0 +1,387 @@
+/**
+ * The worker: runs the step jobs of the hosts it reaches (a queue per host: `st-jobs.<hostname>` for
+ * this machine). Each step job runs one step of a run and adds its successor, committed first in
+ * Redis so that a step retried after a crash adds the very same successor (its deterministic id makes
+ * the second add a no-op). A watch's successor is a flow: the trigger on the triggerer's queue, and
+ * the evaluate step as its continuation, so no worker holds a run while it waits.
+ *
+ * Durability: a worker killed mid-step leaves the step job active with a lock that expires; BullMQ's
+ * stalled check puts it back and another worker runs it again (every step is idempotent). A worker
+ * that closes (SIGTERM) stops taking steps and never tears a run down.
+ */
+import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { FlowProducer, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { cancel } from '../client/cancel.js';
+import { defer } from '../client/defer.js';
+import { InvalidDeferral, TriggerAlreadyFinished, TriggerNotFound } from '../client/errors.js';
+import { resolveJob, type ResolvedJob } from '../config/convenience.js';
+import { ConfigError } from '../config/errors.js';
+import type { JobConfig } from '../config/job.js';
+import { loadJobFiles } from '../config/load.js';
+import { TRIGGERS_QUEUE } from '../record.js';
+import { check } from '../supervisor/lifecycle/check.js';
+import type { LifecycleOptions } from '../supervisor/lifecycle/context.js';
+import { LifecycleError } from '../supervisor/lifecycle/errors.js';
+import { startHeartbeat, type Heartbeat } from '../triggerer/heartbeat.js';
+import { createLogger } from '../triggerer/logger.js';
+import { closeConnection, connect } from '../triggerer/redis.js';
+import { within } from '../triggerer/within.js';
+import { JobRunError } from './errors.js';
+import { runHooks, type HookProgram, type JobHookMap, type JobHooks } from './hooks.js';
+import { hostOf, lifecycleOn, localHost, queueOf, type JobHost } from './host.js';
+import { WORKER_HEARTBEAT_PREFIX } from './keys.js';
+import { STEP_JOB_OPTIONS, stepJobId } from './names.js';
+import { TEARDOWN_STEPS, type HookPoint } from './points.js';
+import { parseRunData, type RunData } from './run-data.js';
+import { scheduledStart, SCHEDULED_START } from './schedules.js';
+import { failed, next, type StepContext, type Successor } from './step-context.js';
+import { STEP_FUNCTIONS } from './steps/index.js';
+import { RunStore, type JobSpec } from './store.js';
+
+/** Default hook timeout when the job's files do not load (its own `hook_timeout` otherwise). */
+const FALLBACK_HOOK_TIMEOUT_MS = 300_000;
+
+/** Options for {@link JobWorker}. */
+export interface JobWorkerOptions {
+  /** BullMQ/ioredis connection options (see `redisOptions(url)`). */
+  connection: ConnectionOptions;
+  /** BullMQ key prefix. @default 'bull' */
+  prefix?: string;
+  /** Step queues served. @default the local host's queue, `st-jobs.<hostname>` */
+  queues?: string[];
+  /** Steps run at once. @default 20 */
+  concurrency?: number;
+  /** BullMQ lock of a running step, renewed while it runs: a killed worker's step is retried this long after. @default 10000 */
+  lockDurationMs?: number;
+  /** BullMQ stalled-check period. @default 2000 */
+  stalledIntervalMs?: number;
+  /** Times a step may be recovered from a dead worker before it fails. @default 5 */
+  maxStalledCount?: number;
+  /** TypeScript hooks (a module named in the worker's config). @default none */
+  hooks?: JobHooks;
+  /** @default createLogger({ name: 'worker' }) */
+  logger?: Logger;
+  /** Heartbeat period. @default 5000 */
+  heartbeatIntervalMs?: number;
+  /** Passed to every lifecycle step. @default {} */
+  lifecycle?: LifecycleOptions;
+  /** Clock in unix ms. @default Date.now */
+  now?: () => number;
+}
+
+/** Runs the step jobs of job runs. */
+export class JobWorker {
+  private readonly workers: Worker[] = [];
+  private readonly queues = new Map<string, Queue>();
+  private redis: Redis | undefined;
+  private store: RunStore | undefined;
+  private flows: FlowProducer | undefined;
+  private triggers: Queue | undefined;
+  private heartbeat: Heartbeat | undefined;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly prefix: string;
+  /** Steps running now. */
+  private active = 0;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: JobWorkerOptions) {
+    this.logger = options.logger ?? createLogger({ name: 'worker' });
+    this.now = options.now ?? Date.now;
+    this.prefix = options.prefix ?? 'bull';
+  }
+
+  /** The queues this worker serves. */
+  get queueNames(): string[] {
+    return this.options.queues ?? [queueOf(localHost())];
+  }
+
+  /** The heartbeat id, once started. */
+  get id(): string | undefined {
+    return this.heartbeat?.id;
+  }
+
+  /** Connects, starts taking steps and beating. */
+  async start(): Promise<void> {
+    const { connection } = this.options;
+    this.redis = connect(connection, {}, { logger: this.logger, what: 'worker' });
+    this.store = new RunStore(this.redis, this.prefix);
+    this.flows = new FlowProducer({ connection, prefix: this.prefix });
+    this.triggers = new Queue(TRIGGERS_QUEUE, { connection, prefix: this.prefix });
+    for (const name of this.queueNames) {
+      const worker = new Worker(name, (job, token) => this.process(job, token), {
+        connection,
+        prefix: this.prefix,
+        concurrency: this.options.concurrency ?? 20,
+        lockDuration: this.options.lockDurationMs ?? 10_000,
+        stalledInterval: this.options.stalledIntervalMs ?? 2000,
+        maxStalledCount: this.options.maxStalledCount ?? 5,
+      });
+      worker.on('error', (error) => this.logger.error({ err: error }, 'worker error'));
+      worker.on('failed', (job, error) =>
+        this.logger.error({ stepJob: job?.id, err: error }, 'step job failed for good'),
+      );
+      this.workers.push(worker);
+      await worker.waitUntilReady();
+    }
+    this.heartbeat = await startHeartbeat({
+      redis: this.redis,
+      prefix: WORKER_HEARTBEAT_PREFIX,
+      intervalMs: this.options.heartbeatIntervalMs ?? 5000,
+      load: () => ({
+        capacity: this.options.concurrency ?? 20,
+        running: this.active,
+        endpoints: {},
+        knows: this.queueNames,
+      }),
+      onError: (error) => this.logger.debug({ err: error }, 'worker heartbeat failed'),
+    });
+    this.logger.info({ queues: this.queueNames, id: this.heartbeat.id }, 'worker started');
+  }
+
+  /**
+   * Stops taking steps and waits up to `graceMs` for those in flight; what is still running then is
+   * left to another worker (BullMQ's stalled check). Never tears a run down. Idempotent.
+   */
+  close({ graceMs = 10_000 }: { graceMs?: number } = {}): Promise<void> {
+    this.closing ??= (async () => {
+      await this.heartbeat?.stop();
+      const closed = Promise.all(this.workers.map((w) => w.close()));
+      if (!(await within(closed, graceMs))) {
+        this.logger.warn({ active: this.active }, 'steps still running: left to another worker');
+        await within(Promise.all(this.workers.map((w) => w.close(true))), 1000);
+      }
+      await Promise.all([...this.queues.values()].map((q) => q.close()));
+      await this.flows?.close();
+      await this.triggers?.close();
+      if (this.redis) await closeConnection(this.redis);
+    })();
+    return this.closing;
+  }
+
+  private queue(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.options.connection, prefix: this.prefix });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** The processor of every job on a step queue. */
+  private async process(bullJob: Job, token?: string): Promise<void> {
+    this.active += 1;
+    try {
+      if (bullJob.name === SCHEDULED_START) {
+        await scheduledStart(bullJob, {
+          store: this.store!,
+          queue: this.queue(bullJob.queueName),
+          logger: this.logger,
+        });
+        return;
+      }
+      await this.runStep(bullJob);
+    } finally {
+      this.active -= 1;
+      void token;
+    }
+  }
+
+  private async runStep(bullJob: Job): Promise<void> {
+    const store = this.store!;
+    let data: RunData;
+    try {
+      data = parseRunData(bullJob.data);
+    } catch (error) {
+      throw new UnrecoverableError((error as Error).message);
+    }
+    const stepId = bullJob.id ?? stepJobId(data.runId, data.cycle, data.step);
+    const log = this.logger.child({ runId: data.runId, step: data.step, cycle: data.cycle });
+    const already = await store.committed(data.runId, stepId);
+    if (already !== undefined) {
+      log.info('step done before (retried after a crash): adding its successor again');
+      await this.enqueue(JSON.parse(already) as Successor, bullJob.queueName, data.runId);
+      return;
+    }
+    const ctx = await this.contextFor(bullJob, data, log);
+    await store.record(data.runId, {
+      step: data.step,
+      cycle: String(data.cycle),
+      retriggers: String(data.retriggers),
+      updatedAt: new Date(this.now()).toISOString(),
+      worker: this.heartbeat?.id ?? '',
+    });
+    let successor: Successor;
+    try {
+      successor = await STEP_FUNCTIONS[data.step](ctx);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const attempts = bullJob.opts.attempts ?? 1;
+      if (retryable(error) && bullJob.attemptsMade + 1 < attempts) {
+        log.warn({ err: error, attempt: bullJob.attemptsMade + 1 }, 'step failed; it will be retried');
+        throw error;
+      }
+      if (data.step === 'end') throw error;
+      await ctx.note(`${data.step} failed: ${message}`, 'error');
+      successor = afterError(ctx.data, message);
+    }
+    const committed = JSON.parse(
+      await store.commit(data.runId, stepId, JSON.stringify(successor)),
+    ) as Successor;
+    await this.enqueue(committed, bullJob.queueName, data.runId);
+  }
+
+  /** Adds a committed successor: a step job, or a watch flow; no-ops when it exists. */
+  private async enqueue(successor: Successor, queueName: string, runId: string): Promise<void> {
+    if (successor.kind === 'none') return;
+    const { data } = successor;
+    if (successor.kind === 'step') {
+      await this.queue(queueName).add(data.step, data, {
+        ...STEP_JOB_OPTIONS,
+        jobId: stepJobId(data.runId, data.cycle, data.step),
+      });
+      return;
+    }
+    await defer(successor.record, {
+      connection: this.options.connection,
+      prefix: this.prefix,
+      id: successor.triggerId,
+      producer: { flows: this.flows!, triggers: this.triggers! },
+      continuation: {
+        queue: queueName,
+        name: data.step,
+        data,
+        opts: { ...STEP_JOB_OPTIONS, jobId: stepJobId(data.runId, data.cycle, data.step) },
+      },
+    });
+    // A stop that came while this step ran found no trigger to cancel: cancel it now.
+    const stop = await this.store!.stopRequested(runId);
+    if (stop !== undefined)
+      await cancelQuietly(successor.triggerId, stop, this.options.connection, this.prefix);
+  }
+
+  /** Loads the job on this worker and builds the step's context. */
+  private async contextFor(bullJob: Job, data: RunData, log: Logger): Promise<StepContext> {
+    let config: JobConfig | undefined;
+    let job: ResolvedJob | undefined;
+    try {
+      config = await loadJobFiles(data.job.files, { overrides: data.job.overrides });
+      job = await resolveJob(config);
+    } catch (error) {
+      log.error({ err: error }, 'the job files do not load');
+      await this.store!.event(data.runId, {
+        at: new Date(this.now()).toISOString(),
+        step: data.step,
+        cycle: data.cycle,
+        level: 'error',
+        message: `the job files do not load on this worker: ${(error as Error).message}`,
+      });
+    }
+    const host: JobHost = config ? hostOf(config) : localHost();
+    const spec: JobSpec = { ...data.job, queue: bullJob.queueName, host: host.name };
+    const store = this.store!;
+    const ctx: StepContext = {
+      data,
+      spec,
+      job,
+      config,
+      host,
+      store,
+      lifecycle: lifecycleOn(host, this.options.lifecycle),
+      bullJob,
+      log,
+      now: this.now,
+      hooks: this.options.hooks,
+      note: async (message, level = 'info') => {
+        log[level](message);
+        await store.event(data.runId, {
+          at: new Date(this.now()).toISOString(),
+          step: ctx.data.step,
+          cycle: ctx.data.cycle,
+          message,
+          ...(level !== 'info' && { level }),
+        });
+      },
+      hook: async <P extends HookPoint>(point: P, extra?: object) => {
+        const shell = job?.options.hooks[point];
+        const fn = this.options.hooks?.[point];
+        if (shell === undefined && fn === undefined) return { ok: true, ran: false, summary: '' };
+        const context = {
+          point,
+          job: data.job.name,
+          runId: data.runId,
+          cycle: ctx.data.cycle,
+          step: ctx.data.step,
+          retriggers: ctx.data.retriggers,
+          referenceTime: ctx.data.referenceTime,
+          workingDir: job?.workingDir ?? '',
+          programs: await programsNow(job, ctx.lifecycle),
+          ...(ctx.data.lastEvent && { event: ctx.data.lastEvent }),
+          ...extra,
+        } as JobHookMap[P];
+        const workingDir = job?.workingDir;
+        const result = await runHooks(context, {
+          shell,
+          hooks: this.options.hooks,
+          timeoutMs: job?.options.hookTimeoutMs ?? FALLBACK_HOOK_TIMEOUT_MS,
+          cwd: workingDir !== undefined && existsSync(workingDir) ? workingDir : dirname(data.job.files[0]!),
+        });
+        await ctx.note(result.summary, result.ok ? 'info' : 'warn');
+        return result;
+      },
+    };
+    return ctx;
+  }
+}
+
+/** The programs as supervisord reports them now; empty when it is down or unreachable. */
+async function programsNow(
+  job: ResolvedJob | undefined,
+  lifecycle: LifecycleOptions,
+): Promise<HookProgram[]> {
+  if (!job) return [];
+  try {
+    const result = await check(job, lifecycle);
+    return result.programs.map((p) => ({
+      name: p.name,
+      state: p.state,
+      pid: p.pid,
+      exitstatus: p.exitstatus ?? 0,
+    }));
+  } catch {
+    return [];
+  }
+}
+
+/** What a step that failed for good leads to: a setup step fails the run; teardown goes on. */
+function afterError(data: RunData, message: string): Successor {
+  const index = TEARDOWN_STEPS.indexOf(data.step);
+  if (index === -1) return failed(data, 'error', `${data.step} failed: ${message}`);
+  return next(data, TEARDOWN_STEPS[index + 1]!);
+}
+
+/** Errors worth another attempt: not a step's own verdict (lifecycle, config, jobs errors). */
+function retryable(error: unknown): boolean {
+  return !(
+    error instanceof LifecycleError ||
+    error instanceof ConfigError ||
+    error instanceof JobRunError ||
+    error instanceof InvalidDeferral
+  );
+}
+
+async function cancelQuietly(
+  triggerId: string,
+  reason: string,
+  connection: ConnectionOptions,
+  prefix: string,
+): Promise<void> {
+  try {
+    await cancel(triggerId, { connection, prefix, reason });
+  } catch (error) {
+    if (!(error instanceof TriggerNotFound || error instanceof TriggerAlreadyFinished)) throw error;
+  }
+}
