@@ -47,6 +47,20 @@ export interface StepContext {
   hooks?: JobHooks;
 }
 
+/** The programs' states as the run record keeps them (what `job status` shows). */
+export async function recordProgramStates(
+  ctx: StepContext,
+  processes: readonly { group: string; name: string; statename: string; pid?: number; exitstatus: number }[],
+): Promise<void> {
+  const programs = processes.map((p) => ({
+    name: `${p.group}:${p.name}`,
+    state: p.statename,
+    ...(p.pid ? { pid: p.pid } : {}),
+    exitstatus: p.exitstatus,
+  }));
+  await ctx.store.record(ctx.data.runId, { programs: JSON.stringify(programs) });
+}
+
 /** The job as loaded, or an error saying it could not be (setup steps need it). */
 export function jobOf(ctx: StepContext): ResolvedJob {
   if (ctx.job === undefined)

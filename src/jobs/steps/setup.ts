@@ -13,6 +13,7 @@ import {
   interrupted,
   jobOf,
   next,
+  recordProgramStates,
   unhealthy,
   type StepContext,
   type Successor,
@@ -73,6 +74,7 @@ export async function startProgramsStep(ctx: StepContext): Promise<Successor> {
     const restart = ctx.data.cycle === 1 && job.options.restartOnInitial;
     try {
       const result = await startPrograms(job, { ...ctx.lifecycle, restart });
+      await recordProgramStates(ctx, result.processes);
       await ctx.note(`programs ${restart ? 'restarted' : 'started'}: ${summary(result.processes)}`);
     } catch (error) {
       if (!(error instanceof ProgramStartFailed)) throw error;
@@ -96,6 +98,7 @@ export async function restartProgramsStep(ctx: StepContext): Promise<Successor> 
     if (which === 'all') {
       try {
         const result = await restartPrograms(job, ctx.lifecycle);
+        await recordProgramStates(ctx, result.processes);
         await ctx.note(`programs restarted: ${summary(result.processes)}`);
       } catch (error) {
         if (!(error instanceof ProgramStartFailed)) throw error;

@@ -7,7 +7,7 @@
 import { stop, stopPrograms, unconfigure } from '../../supervisor/lifecycle/index.js';
 import { stepHook, type Step } from '../points.js';
 import type { Outcome } from '../run-data.js';
-import { next, type StepContext, type Successor } from '../step-context.js';
+import { next, recordProgramStates, type StepContext, type Successor } from '../step-context.js';
 
 /** Runs a teardown step's work between its hooks; a failing hook is noted and the step goes on. */
 async function between(ctx: StepContext, work: () => Promise<void>, then: Step): Promise<Successor> {
@@ -34,12 +34,7 @@ export function stopProgramsStep(ctx: StepContext): Promise<Successor> {
     async () => {
       if (!ctx.job!.options.stopOnExit) return ctx.note('programs left running (stop_on_exit: false)');
       const result = await stopPrograms(ctx.job!, ctx.lifecycle);
-      const programs = result.processes.map((p) => ({
-        name: `${p.group}:${p.name}`,
-        state: p.statename,
-        exitstatus: p.exitstatus,
-      }));
-      await ctx.store.record(ctx.data.runId, { programs: JSON.stringify(programs) });
+      await recordProgramStates(ctx, result.processes);
       await ctx.note(result.notes.length ? result.notes.join('; ') : 'programs stopped');
     },
     'stop',

@@ -8,6 +8,7 @@ import { readTriggerEvent } from '../../client/continuation.js';
 import { buildRecord } from '../../client/defer.js';
 import type { ResolvedJob } from '../../config/convenience.js';
 import type { TriggerEvent } from '../../record.js';
+import type { ProgramSummary } from '../../../triggers/programs.js';
 import { check } from '../../supervisor/lifecycle/check.js';
 import { SupervisordNotRunning } from '../../supervisor/lifecycle/errors.js';
 import { jobPidfile, contextOf } from '../../supervisor/lifecycle/context.js';
@@ -22,6 +23,7 @@ import {
   interrupted,
   jobOf,
   next,
+  recordProgramStates,
   teardown,
   unhealthy,
   type StepContext,
@@ -190,24 +192,21 @@ function toLastEvent(event: TriggerEvent): LastEvent {
 
 /** Keeps the programs' states in the run record: from the event, else (timeout) from one look. */
 async function recordPrograms(ctx: StepContext, event: TriggerEvent): Promise<void> {
-  let programs: { name: string; state: string; exitstatus: number; pid?: number }[] | undefined;
   if (Array.isArray(event.payload.programs)) {
-    programs = (
-      event.payload.programs as { group: string; name: string; statename: string; exitstatus: number }[]
-    ).map((p) => ({ name: `${p.group}:${p.name}`, state: p.statename, exitstatus: p.exitstatus }));
-  } else if (ctx.job) {
-    try {
-      const result = await check(ctx.job, ctx.lifecycle);
-      programs = result.programs.map((p) => ({
-        name: p.name,
-        state: p.state,
-        pid: p.pid,
-        exitstatus: p.exitstatus ?? 0,
-      }));
-    } catch (error) {
-      if (!(error instanceof SupervisordNotRunning))
-        ctx.log.debug({ err: error }, 'could not read the programs');
-    }
+    return recordProgramStates(ctx, event.payload.programs as ProgramSummary[]);
   }
-  if (programs) await ctx.store.record(ctx.data.runId, { programs: JSON.stringify(programs) });
+  if (!ctx.job) return;
+  try {
+    const infos = (await check(ctx.job, ctx.lifecycle)).programs;
+    await recordProgramStates(
+      ctx,
+      infos.map((p) => {
+        const [group = '', name = ''] = p.name.split(':');
+        return { group, name, statename: p.state, pid: p.pid, exitstatus: p.exitstatus ?? 0 };
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof SupervisordNotRunning))
+      ctx.log.debug({ err: error }, 'could not read the programs');
+  }
 }
