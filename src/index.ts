@@ -15,3 +15,4 @@ export { defineTrigger, type TriggerDefinition, type TriggerContext } from './tr
 export { SharedPollers, pollPhase } from './triggerer/pollers.js';
 export { ClaimingWorker, DEFAULT_CLAIM_LANES, type ClaimingWorkerOptions } from './triggerer/claims.js';
 export { builtinTriggers, TriggerRegistry } from '../triggers/index.js';
+export * from './jobs/index.js';
