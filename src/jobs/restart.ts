@@ -4,10 +4,9 @@
  * waiting in the call; the next watch judges how it comes up.
  */
 import { isFault } from '../supervisor/errors.js';
-import { contextOf, withClient, type LifecycleOptions } from '../supervisor/lifecycle/context.js';
-import type { LifecycleJob } from '../supervisor/lifecycle/job.js';
+import { contextOf, jobPidfile, withClient, type LifecycleOptions } from '../supervisor/lifecycle/context.js';
 import { SupervisordNotRunning } from '../supervisor/lifecycle/errors.js';
-import { jobPidfile } from '../supervisor/lifecycle/context.js';
+import type { LifecycleJob } from '../supervisor/lifecycle/job.js';
 
 /** What a named restart did: the programs started, and those supervisord refused (with why). */
 export interface NamedRestart {

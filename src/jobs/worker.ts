@@ -112,7 +112,7 @@ export class JobWorker {
     this.flows = new FlowProducer({ connection, prefix: this.prefix });
     this.triggers = new Queue(TRIGGERS_QUEUE, { connection, prefix: this.prefix });
     for (const name of this.queueNames) {
-      const worker = new Worker(name, (job, token) => this.process(job, token), {
+      const worker = new Worker(name, (job) => this.process(job), {
         connection,
         prefix: this.prefix,
         concurrency: this.options.concurrency ?? 20,
@@ -172,7 +172,7 @@ export class JobWorker {
   }
 
   /** The processor of every job on a step queue. */
-  private async process(bullJob: Job, token?: string): Promise<void> {
+  private async process(bullJob: Job): Promise<void> {
     this.active += 1;
     try {
       if (bullJob.name === SCHEDULED_START) {
@@ -186,7 +186,6 @@ export class JobWorker {
       await this.runStep(bullJob);
     } finally {
       this.active -= 1;
-      void token;
     }
   }
 

@@ -19,6 +19,8 @@ import {
   type JobsHarness,
 } from '../fixtures/jobs.js';
 import { waitUntil } from '../fixtures/processes.js';
+import { requestStop } from '../../src/jobs/runs.js';
+import { redisOptions } from '../../src/triggerer/redis.js';
 
 describe('always-on runs', () => {
   let h: JobsHarness;
@@ -93,6 +95,29 @@ describe('always-on runs', () => {
     assert.equal(ended.events.filter((e) => /restarting crasher:crasher/.test(e.message)).length, 2);
     for (const pid of [supervisord, ...programs]) assert.equal(isAlive(pid), false, `pid ${pid} is gone`);
     assert.equal(existsSync(workingDirOf(h.dir, 'crashes')), false);
+  });
+
+  test('job stop while a step runs: the next step tears down, no program is left running', async () => {
+    const marker = `${h.dir}/slow-hook.started`;
+    await writeJob(h.dir, 'slow', {
+      check_interval: '300ms',
+      hooks: { before_start_programs: `touch ${marker}; sleep 3` },
+      program: { sleeper: { command: 'sleep 1000', startsecs: 0 } },
+    });
+    const runId = await h.start('slow');
+    await waitUntil(() => (existsSync(marker) ? true : undefined), { what: 'the hook running' });
+    const supervisord = supervisordOf(h.dir, 'slow')!;
+    // what `job stop` does, without a CLI's start-up time: the hook is still running
+    await requestStop(h.runs.store, redisOptions(h.redis.url), 'slow');
+    assert.ok(
+      existsSync(marker) && (await h.runs.status('slow')).step === 'start-programs',
+      'stopped mid-step',
+    );
+    const ended = await h.runs.ended('slow', runId);
+    assert.equal(ended.outcome?.status, 'stopped');
+    assert.ok(!ended.events.some((e) => e.step === 'watch'), 'it never watched');
+    assert.equal(isAlive(supervisord), false);
+    assert.deepEqual(descendants(supervisord), []);
   });
 
   test('a second job start of a running job is refused with the running run’s id', async () => {
