@@ -5,6 +5,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { resolveJob, type ResolvedJob } from '../config/convenience.js';
 import type { JobConfig } from '../config/job.js';
+import { ConfigError } from '../config/errors.js';
 import { loadJobFiles } from '../config/load.js';
 import { hostOf, queueOf, type JobHost } from './host.js';
 import { jobNameOf } from './names.js';
@@ -30,6 +31,7 @@ export async function loadJob(
     cwd = process.cwd(),
   }: { overrides?: readonly string[]; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<LoadedJob> {
+  refuseSecrets(overrides);
   const absolute = files.map((file) => resolve(cwd, file));
   let all = [...overrides];
   let config = await loadJobFiles(absolute, { overrides: all, env });
@@ -47,4 +49,23 @@ export async function loadJob(
     host: host.name,
   };
   return { spec, config, resolved, host };
+}
+
+/**
+ * Overrides travel with every step job and stay in Redis: a password among them is refused (the job
+ * file, or `${VAR}` in it read where the steps run, is where it belongs).
+ */
+function refuseSecrets(overrides: readonly string[]): void {
+  for (const override of overrides) {
+    const key = override.split('=', 1)[0]!.trim();
+    if (/(^|\.)password$/i.test(key)) {
+      throw new ConfigError([
+        {
+          path: key,
+          message:
+            'a password may not be given with --set for a run (it would be stored in Redis): put it in the job file or in ${VAR} read on the worker',
+        },
+      ]);
+    }
+  }
 }

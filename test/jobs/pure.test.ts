@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { ConfigError, jobOptions, validateJob } from '../../src/config/index.js';
 import { hookEnvironment } from '../../src/jobs/hooks.js';
 import { endtimeOn, limitReached, limitsOf } from '../../src/jobs/limits.js';
+import { loadJob } from '../../src/jobs/load.js';
 import { jobNameOf, stepJobId, watchTriggerId } from '../../src/jobs/names.js';
 import { HOOK_POINTS, STEPS, stepHook } from '../../src/jobs/points.js';
 
@@ -62,6 +63,16 @@ describe('names', () => {
     assert.throws(
       () => validateJob({ working_dir: '/tmp/x', name: 'a:b', program: { a: { command: 'a' } } }),
       /name/,
+    );
+  });
+
+  test('a run refuses a password among its overrides (they are stored in Redis)', async () => {
+    await assert.rejects(
+      loadJob(['/nonexistent.yaml'], { overrides: ['unix_http_server.password=hunter2'] }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        /password may not be given with --set/.test(e.message) &&
+        !e.message.includes('hunter2'),
     );
   });
 
