@@ -28,6 +28,8 @@ options:
   --concurrency N          steps run at once (default 20)
   --lock-duration DUR      step lock (default 10s): a killed worker's step is retried about this long after
   --stalled-interval DUR   BullMQ stalled check period (default 2s)
+  --close-grace DUR        on SIGTERM, how long steps in flight may finish (default 10s); the rest
+                           are left to another worker
   --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info)
 `;
 
@@ -44,6 +46,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         concurrency: { type: 'string' },
         'lock-duration': { type: 'string' },
         'stalled-interval': { type: 'string' },
+        'close-grace': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -77,6 +80,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     ...(values['stalled-interval'] !== undefined && {
       stalled_interval: durationFlag('--stalled-interval', values['stalled-interval']),
     }),
+    ...(values['close-grace'] !== undefined && {
+      close_grace: durationFlag('--close-grace', values['close-grace']),
+    }),
   });
   try {
     logger.info({ redis: redactRedisUrl(redisUrl), queues: worker.queueNames }, 'worker ready');
@@ -100,6 +106,7 @@ export async function startWorker(
     lockDurationMs: config.lock_duration,
     stalledIntervalMs: config.stalled_interval,
     heartbeatIntervalMs: config.heartbeat_interval,
+    closeGraceMs: config.close_grace,
     logger,
     ...(hooks && { hooks }),
   });

@@ -30,6 +30,9 @@ export const WorkerConfigSchema = z
     heartbeat_interval: Duration(100, 3_600_000, '100ms to 1h')
       .default(5000)
       .describe('period of the heartbeat'),
+    close_grace: Duration(0, 600_000, '0 to 10m')
+      .default(10_000)
+      .describe('on SIGTERM, how long steps in flight may finish before they are left to another worker'),
     log_level: z.enum(LOG_LEVELS).default('info'),
   })
   .strict();

@@ -30,7 +30,7 @@ import { createLogger } from '../triggerer/logger.js';
 import { closeConnection, connect } from '../triggerer/redis.js';
 import { within } from '../triggerer/within.js';
 import { JobRunError } from './errors.js';
-import { runHooks, type HookProgram, type JobHookMap, type JobHooks } from './hooks.js';
+import { killGroup, runHooks, type HookProgram, type JobHookMap, type JobHooks } from './hooks.js';
 import { hostOf, lifecycleOn, localHost, queueOf, type JobHost } from './host.js';
 import { WORKER_HEARTBEAT_PREFIX } from './keys.js';
 import { STEP_JOB_OPTIONS, stepJobId } from './names.js';
@@ -68,6 +68,8 @@ export interface JobWorkerOptions {
   heartbeatIntervalMs?: number;
   /** Passed to every lifecycle step. @default {} */
   lifecycle?: LifecycleOptions;
+  /** How long `close` waits for the steps in flight before it leaves them to another worker. @default 10000 */
+  closeGraceMs?: number;
   /** Clock in unix ms. @default Date.now */
   now?: () => number;
 }
@@ -87,6 +89,10 @@ export class JobWorker {
   /** Steps running now. */
   private active = 0;
   private closing: Promise<void> | undefined;
+  /** Set when close gave up waiting: a step still running commits nothing, another worker runs it again. */
+  private abandoned = false;
+  /** Process groups of the shell hooks running now (killed when their steps are abandoned). */
+  private readonly hookGroups = new Set<number>();
 
   constructor(private readonly options: JobWorkerOptions) {
     this.logger = options.logger ?? createLogger({ name: 'worker' });
@@ -143,15 +149,18 @@ export class JobWorker {
   }
 
   /**
-   * Stops taking steps and waits up to `graceMs` for those in flight; what is still running then is
-   * left to another worker (BullMQ's stalled check). Never tears a run down. Idempotent.
+   * Stops taking steps and waits up to `closeGraceMs` for those in flight; what is still running then
+   * is abandoned (its hooks killed, nothing of it committed) and left to another worker, through
+   * BullMQ's stalled check. Never tears a run down. Idempotent.
    */
-  close({ graceMs = 10_000 }: { graceMs?: number } = {}): Promise<void> {
+  close(): Promise<void> {
     this.closing ??= (async () => {
       await this.heartbeat?.stop();
       const closed = Promise.all(this.workers.map((w) => w.close()));
-      if (!(await within(closed, graceMs))) {
+      if (!(await within(closed, this.options.closeGraceMs ?? 10_000))) {
         this.logger.warn({ active: this.active }, 'steps still running: left to another worker');
+        this.abandoned = true;
+        for (const pid of this.hookGroups) killGroup(pid);
         await within(Promise.all(this.workers.map((w) => w.close(true))), 1000);
       }
       await Promise.all([...this.queues.values()].map((q) => q.close()));
@@ -227,6 +236,8 @@ export class JobWorker {
       await ctx.note(`${data.step} failed: ${message}`, 'error');
       successor = afterError(ctx.data, message);
     }
+    // a closing worker that gave up waiting for this step leaves it, uncommitted, to the next worker
+    if (this.abandoned) throw new JobRunError(`${stepId}: abandoned by a closing worker`);
     const committed = JSON.parse(
       await store.commit(data.runId, stepId, JSON.stringify(successor)),
     ) as Successor;
@@ -327,6 +338,10 @@ export class JobWorker {
           hooks: this.options.hooks,
           timeoutMs: job?.options.hookTimeoutMs ?? FALLBACK_HOOK_TIMEOUT_MS,
           cwd: workingDir !== undefined && existsSync(workingDir) ? workingDir : dirname(data.job.files[0]!),
+          onSpawn: (pid, done) => {
+            this.hookGroups.add(pid);
+            void done.then(() => this.hookGroups.delete(pid));
+          },
         });
         await ctx.note(result.summary, result.ok ? 'info' : 'warn');
         return result;

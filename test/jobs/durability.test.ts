@@ -21,9 +21,15 @@ import {
   type JobsHarness,
 } from '../fixtures/jobs.js';
 import { waitUntil, type OwnedProcess } from '../fixtures/processes.js';
+import { requestStop } from '../../src/jobs/runs.js';
+import { redisOptions } from '../../src/triggerer/redis.js';
 
-/** A hook that blocks the first time only (a marker file says it ran), so a second worker goes on. */
-const blockOnce = (marker: string) => `if [ ! -e ${marker} ]; then touch ${marker}; sleep 29.5; fi`;
+/**
+ * A hook that blocks the first time only (a marker file says it ran), so a second worker goes on;
+ * `sleep SECONDS` tells its sleep from the other tests' (29.x, each test its own).
+ */
+const blockOnce = (marker: string, seconds = '29.5') =>
+  `if [ ! -e ${marker} ]; then touch ${marker}; sleep ${seconds}; fi`;
 
 describe('durability', () => {
   let h: JobsHarness;
@@ -31,13 +37,15 @@ describe('durability', () => {
     h = await startJobsHarness('jd-');
   });
   after(async () => {
-    for (const pid of pidsOf('sleep 29.5')) process.kill(pid, 'SIGKILL');
+    for (const seconds of ['29.5', '29.4'])
+      for (const pid of pidsOf(`sleep ${seconds}`)) process.kill(pid, 'SIGKILL');
     await h?.stop();
   });
 
-  /** Replaces the harness's worker with a new one (stopped after the file). */
-  async function newWorker(t: TestContext): Promise<OwnedProcess> {
-    const worker = await startWorker(h.redis.url);
+  /** Replaces the harness's worker (each test runs with the workers it starts) with a new one. */
+  async function newWorker(t: TestContext, args: string[] = []): Promise<OwnedProcess> {
+    await h.worker.stop();
+    const worker = await startWorker(h.redis.url, args);
     t.after(() => worker.stop());
     return worker;
   }
@@ -46,7 +54,6 @@ describe('durability', () => {
     const marker = join(h.dir, 'start-programs.once');
     await writeJob(h.dir, 'midstart', {
       check_interval: '300ms',
-      runtime: '4s',
       hooks: { before_start_programs: blockOnce(marker) },
       program: { sleeper: { command: 'sleep 1000', startsecs: 0 } },
     });
@@ -62,9 +69,9 @@ describe('durability', () => {
     assert.equal(watching.runId, runId);
     assert.ok((await programPid(h.dir, 'midstart', 'sleeper')) > 0, 'the program runs');
     const supervisord = supervisordOf(h.dir, 'midstart')!;
+    await requestStop(h.runs.store, redisOptions(h.redis.url), 'midstart');
     const ended = await h.runs.ended('midstart', runId);
-    assert.equal(ended.outcome?.status, 'succeeded', JSON.stringify(ended.outcome));
-    assert.equal(ended.outcome?.reason, 'runtime');
+    assert.equal(ended.outcome?.status, 'stopped', JSON.stringify(ended.outcome));
     assert.equal(ended.events.filter((e) => /^watching every/.test(e.message)).length, 1, 'one watch');
     assert.equal(isAlive(supervisord), false);
   });
@@ -117,6 +124,35 @@ describe('durability', () => {
     await h.runs.until('calm', (s) => s.retriggers === 1 && s.step === 'watch', { what: 'restarted' });
     assert.ok((await programPid(h.dir, 'calm', 'sleeper')) > 0);
     assert.equal((await h.runs.status('calm')).runId, runId);
+  });
+
+  test('SIGTERM of a worker in the middle of a step: it leaves the step to the next worker, which goes on', async (t) => {
+    const marker = join(h.dir, 'sigterm.once');
+    await writeJob(h.dir, 'interrupted', {
+      check_interval: '300ms',
+      hooks: { before_start_programs: blockOnce(marker, '29.4') },
+      program: { sleeper: { command: 'sleep 1000', startsecs: 0 } },
+    });
+    const current = await newWorker(t, ['--close-grace', '1s']);
+    const runId = await h.start('interrupted');
+    await waitUntil(() => (existsSync(marker) ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'the hook running',
+    });
+    current.child.kill('SIGTERM');
+    await current.exited;
+    assert.equal(current.child.exitCode, 0, current.output());
+    assert.deepEqual(pidsOf('sleep 29.4'), [], 'its hook was killed');
+    const left = await h.runs.status('interrupted');
+    assert.deepEqual(
+      [left.active, left.step, left.outcome],
+      [true, 'start-programs', undefined],
+      'not torn down',
+    );
+    await newWorker(t);
+    const watching = await h.runs.until('interrupted', (s) => s.step === 'watch', { what: 'watching' });
+    assert.equal(watching.runId, runId);
+    assert.ok((await programPid(h.dir, 'interrupted', 'sleeper')) > 0);
   });
 
   test('a triggerer SIGKILLed while the run watches loses nothing', async (t) => {
