@@ -94,8 +94,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     logger.info({ signal: await stop }, 'stopping');
     return EXIT_OK;
   } finally {
-    await worker?.close();
-    await triggerer?.close();
+    // together: the worker's grace for its steps in flight must not hold the triggerer's hand-off up
+    await Promise.all([worker?.close(), triggerer?.close()]);
     await endpoints?.close();
     await embedded?.stop();
   }
