@@ -14,6 +14,7 @@ import type { JobHost } from './host.js';
 import { limitReached } from './limits.js';
 import type { HookPoint, Step } from './points.js';
 import type { Outcome, RunData } from './run-data.js';
+import { JobRunError } from './errors.js';
 import type { JobSpec, RunStore } from './store.js';
 
 /** What a step leads to: the next step job, a watch (trigger + evaluate continuation), or nothing. */
@@ -64,7 +65,9 @@ export async function recordProgramStates(
 /** The job as loaded, or an error saying it could not be (setup steps need it). */
 export function jobOf(ctx: StepContext): ResolvedJob {
   if (ctx.job === undefined)
-    throw new Error(`job ${ctx.data.job.name}: its files did not load on this worker`);
+    throw new JobRunError(
+      `job ${ctx.data.job.name}: its files do not load on this worker (see the run's events)`,
+    );
   return ctx.job;
 }
 

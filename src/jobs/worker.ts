@@ -9,40 +9,32 @@
  * stalled check puts it back and another worker runs it again (every step is idempotent). A worker
  * that closes (SIGTERM) stops taking steps and never tears a run down.
  */
-import { dirname } from 'node:path';
-import { existsSync } from 'node:fs';
 import { FlowProducer, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { cancel } from '../client/cancel.js';
 import { defer } from '../client/defer.js';
 import { InvalidDeferral, TriggerAlreadyFinished, TriggerNotFound } from '../client/errors.js';
-import { resolveJob, type ResolvedJob } from '../config/convenience.js';
 import { ConfigError } from '../config/errors.js';
-import type { JobConfig } from '../config/job.js';
-import { loadJobFiles } from '../config/load.js';
 import { TRIGGERS_QUEUE } from '../record.js';
-import { check } from '../supervisor/lifecycle/check.js';
 import type { LifecycleOptions } from '../supervisor/lifecycle/context.js';
 import { LifecycleError } from '../supervisor/lifecycle/errors.js';
 import { startHeartbeat, type Heartbeat } from '../triggerer/heartbeat.js';
 import { createLogger } from '../triggerer/logger.js';
 import { closeConnection, connect } from '../triggerer/redis.js';
 import { within } from '../triggerer/within.js';
+import { stepContext } from './context.js';
 import { JobRunError } from './errors.js';
-import { killGroup, runHooks, type HookProgram, type JobHookMap, type JobHooks } from './hooks.js';
-import { hostOf, lifecycleOn, localHost, queueOf, type JobHost } from './host.js';
+import { killGroup, type JobHooks } from './hooks.js';
+import { localHost, queueOf } from './host.js';
 import { WORKER_HEARTBEAT_PREFIX } from './keys.js';
 import { STEP_JOB_OPTIONS, stepJobId } from './names.js';
-import { TEARDOWN_STEPS, type HookPoint } from './points.js';
+import { TEARDOWN_STEPS } from './points.js';
 import { parseRunData, type RunData } from './run-data.js';
 import { scheduledStart, SCHEDULED_START } from './schedules.js';
-import { failed, next, type StepContext, type Successor } from './step-context.js';
+import { failed, next, type Successor } from './step-context.js';
 import { STEP_FUNCTIONS } from './steps/index.js';
-import { RunStore, type JobSpec } from './store.js';
-
-/** Default hook timeout when the job's files do not load (its own `hook_timeout` otherwise). */
-const FALLBACK_HOOK_TIMEOUT_MS = 300_000;
+import { RunStore } from './store.js';
 
 /** Options for {@link JobWorker}. */
 export interface JobWorkerOptions {
@@ -214,7 +206,13 @@ export class JobWorker {
       await this.enqueue(JSON.parse(already) as Successor, bullJob.queueName, data.runId);
       return;
     }
-    const ctx = await this.contextFor(bullJob, data, log);
+    const ctx = await stepContext(bullJob, data, log, {
+      store,
+      now: this.now,
+      lifecycle: this.options.lifecycle,
+      hooks: this.options.hooks,
+      hookGroups: this.hookGroups,
+    });
     await store.record(data.runId, {
       step: data.step,
       cycle: String(data.cycle),
@@ -271,102 +269,6 @@ export class JobWorker {
     const stop = await this.store!.stopRequested(runId);
     if (stop !== undefined)
       await cancelQuietly(successor.triggerId, stop, this.options.connection, this.prefix);
-  }
-
-  /** Loads the job on this worker and builds the step's context. */
-  private async contextFor(bullJob: Job, data: RunData, log: Logger): Promise<StepContext> {
-    let config: JobConfig | undefined;
-    let job: ResolvedJob | undefined;
-    try {
-      config = await loadJobFiles(data.job.files, { overrides: data.job.overrides });
-      job = await resolveJob(config);
-    } catch (error) {
-      log.error({ err: error }, 'the job files do not load');
-      await this.store!.event(data.runId, {
-        at: new Date(this.now()).toISOString(),
-        step: data.step,
-        cycle: data.cycle,
-        level: 'error',
-        message: `the job files do not load on this worker: ${(error as Error).message}`,
-      });
-    }
-    const host: JobHost = config ? hostOf(config) : localHost();
-    const spec: JobSpec = { ...data.job, queue: bullJob.queueName, host: host.name };
-    const store = this.store!;
-    const ctx: StepContext = {
-      data,
-      spec,
-      job,
-      config,
-      host,
-      store,
-      lifecycle: lifecycleOn(host, this.options.lifecycle),
-      bullJob,
-      log,
-      now: this.now,
-      hooks: this.options.hooks,
-      note: async (message, level = 'info') => {
-        log[level](message);
-        await store.event(data.runId, {
-          at: new Date(this.now()).toISOString(),
-          step: ctx.data.step,
-          cycle: ctx.data.cycle,
-          message,
-          ...(level !== 'info' && { level }),
-        });
-      },
-      hook: async <P extends HookPoint>(point: P, extra?: object) => {
-        const shell = job?.options.hooks[point];
-        const fn = this.options.hooks?.[point];
-        if (shell === undefined && fn === undefined) return { ok: true, ran: false, summary: '' };
-        const context = {
-          point,
-          job: data.job.name,
-          runId: data.runId,
-          cycle: ctx.data.cycle,
-          step: ctx.data.step,
-          retriggers: ctx.data.retriggers,
-          referenceTime: ctx.data.referenceTime,
-          workingDir: job?.workingDir ?? '',
-          programs: await programsNow(job, ctx.lifecycle),
-          ...(ctx.data.lastEvent && { event: ctx.data.lastEvent }),
-          ...extra,
-        } as JobHookMap[P];
-        const workingDir = job?.workingDir;
-        const result = await runHooks(context, {
-          shell,
-          hooks: this.options.hooks,
-          timeoutMs: job?.options.hookTimeoutMs ?? FALLBACK_HOOK_TIMEOUT_MS,
-          cwd: workingDir !== undefined && existsSync(workingDir) ? workingDir : dirname(data.job.files[0]!),
-          onSpawn: (pid, done) => {
-            this.hookGroups.add(pid);
-            void done.then(() => this.hookGroups.delete(pid));
-          },
-        });
-        await ctx.note(result.summary, result.ok ? 'info' : 'warn');
-        return result;
-      },
-    };
-    return ctx;
-  }
-}
-
-/** The programs as supervisord reports them now; empty when it is down or unreachable. */
-async function programsNow(
-  job: ResolvedJob | undefined,
-  lifecycle: LifecycleOptions,
-): Promise<HookProgram[]> {
-  if (!job) return [];
-  try {
-    const result = await check(job, lifecycle);
-    return result.programs.map((p) => ({
-      name: p.name,
-      state: p.state,
-      pid: p.pid,
-      exitstatus: p.exitstatus ?? 0,
-    }));
-  } catch {
-    return [];
   }
 }
 
