@@ -16,3 +16,4 @@ export { defineTrigger, type TriggerDefinition, type TriggerContext } from './tr
 export { SharedPollers, pollPhase } from './triggerer/pollers.js';
 export { ClaimingWorker, DEFAULT_CLAIM_LANES, type ClaimingWorkerOptions } from './queue/claims.js';
 export { builtinTriggers, TriggerRegistry } from '../triggers/index.js';
+export * from './jobs/index.js';

@@ -18,6 +18,8 @@ export const ProgramWatchKwargs = z.strictObject({
   endpoint: kw.endpoint(),
   programs: kw.programs(),
   exitcodes: kw.exitcodes().default([0]),
+  /** Accepted exit codes per program (`name` or `group:name`), where they differ from `exitcodes`. */
+  program_exitcodes: z.record(z.string(), kw.exitcodes()).optional(),
   interval: kw.interval().optional(),
   unreachable_budget: kw.unreachableBudget(),
   /** Longest run, measured from `reference_time` (kept unchanged across retriggers). */
@@ -48,13 +50,24 @@ interface Limits {
   endtime?: number;
 }
 
+/** Accepted exit codes of each program: its own entry (`group:name`, then its group), else the default. */
+export type ExitCodes = readonly number[] | ((info: ProcessInfo) => readonly number[]);
+
+/** Exit codes per program from the kwargs. */
+function exitCodesOf(exitcodes: readonly number[], perProgram?: Record<string, number[]>): ExitCodes {
+  if (perProgram === undefined) return exitcodes;
+  return (info) =>
+    perProgram[qualifiedName(info)] ?? perProgram[info.group] ?? perProgram[info.name] ?? exitcodes;
+}
+
 /** The decision on one snapshot at time `now`, or undefined while the programs are healthy. */
 export function decideWatch(
   infos: readonly ProcessInfo[],
-  exitcodes: readonly number[],
+  exitcodes: ExitCodes,
   limits: Limits,
   now: number,
 ): WatchDecision | undefined {
+  const codes = typeof exitcodes === 'function' ? exitcodes : () => exitcodes;
   const programs = infos.map(summarize);
   if (limits.endtime !== undefined && now >= limits.endtime) {
     return { decision: 'stop', reason: 'endtime', message: 'the endtime has passed', programs, bad: [] };
@@ -68,7 +81,7 @@ export function decideWatch(
       bad: [],
     };
   }
-  const bad = infos.filter((info) => isBad(info, exitcodes) || info.statename === 'BACKOFF');
+  const bad = infos.filter((info) => isBad(info, codes(info)) || info.statename === 'BACKOFF');
   if (bad.length > 0) {
     const which = bad.map(
       (i) => `${qualifiedName(i)} (${i.statename}${i.statename === 'EXITED' ? ` ${i.exitstatus}` : ''})`,
@@ -81,7 +94,7 @@ export function decideWatch(
       bad: bad.map(qualifiedName),
     };
   }
-  if (infos.every((info) => isDone(info, exitcodes))) {
+  if (infos.every((info) => isDone(info, codes(info)))) {
     return { decision: 'stop', reason: 'done', message: 'all programs finished', programs, bad: [] };
   }
   return undefined;
@@ -99,19 +112,20 @@ export const ProgramWatchTrigger = defineTrigger({
       runtimeEndsAt: k.runtime !== undefined ? reference + k.runtime : undefined,
       endtime: k.endtime !== undefined ? Date.parse(k.endtime) : undefined,
     };
+    const exitcodes = exitCodesOf(k.exitcodes, k.program_exitcodes);
     let last: ProcessInfo[] = [];
     const onSnapshots = ctx
       .processInfo(k.endpoint, { intervalMs: k.interval, unreachableBudgetMs: k.unreachable_budget })
       .pipe(
         toProgramStates(k.programs),
         tap((infos) => (last = infos)),
-        map((infos) => decideWatch(infos, k.exitcodes, limits, ctx.now())),
+        map((infos) => decideWatch(infos, exitcodes, limits, ctx.now())),
       );
     // the limits also fire between polls and while the endpoint is down
     const onLimits = [limits.runtimeEndsAt, limits.endtime]
       .filter((at): at is number => at !== undefined)
       .map((at) =>
-        atTime(at, () => ctx.now()).pipe(map(() => decideWatch(last, k.exitcodes, limits, ctx.now()))),
+        atTime(at, () => ctx.now()).pipe(map(() => decideWatch(last, exitcodes, limits, ctx.now()))),
       );
     return merge(onSnapshots, ...onLimits).pipe(
       firstMatching((decision) => decision),

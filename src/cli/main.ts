@@ -26,6 +26,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
     summary: 'cancel a trigger (its continuation runs with status cancelled)',
     load: async () => (await import('./cancel.js')).run,
   },
+  job: {
+    summary: 'start, stop, inspect and schedule always-on job runs',
+    load: async () => (await import('./job.js')).run,
+  },
+  worker: {
+    summary: 'run the steps of the always-on jobs of this machine',
+    load: async () => (await import('./worker.js')).run,
+  },
   status: {
     summary: 'show live triggerers and triggers per endpoint and state',
     load: async () => (await import('./status.js')).run,

@@ -6,6 +6,8 @@ import { constants, getPriority, setPriority } from 'node:os';
 import { parseArgs } from 'node:util';
 import { TriggerRegistry } from '../../triggers/index.js';
 import { closeSshHosts } from '../supervisor/host/shared.js';
+import { JobEndpoints } from '../jobs/endpoints.js';
+import type { JobWorker } from '../jobs/worker.js';
 import { ConnectionResolver } from '../triggerer/connections.js';
 import { Triggerer } from '../triggerer/daemon.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
@@ -37,6 +39,8 @@ options:
   --metrics-port N|none    serve /metrics /healthz /readyz on port N (default 9464; 0: any free
                            port, logged; none: off)
   --metrics-host ADDR      address of that server (default 127.0.0.1; 0.0.0.0 in a container)
+  --worker                 also run a job step worker in this process (what scripts/start does)
+  --worker-config FILE     that worker's config (see 'worker --help')
 `;
 
 /** Runs the daemon; resolves with the exit code after a signal stopped it. */
@@ -64,12 +68,16 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     logger.info({ url: redisUrl, redisPid: embedded.pid, reused: !embedded.owned }, 'embedded redis');
   }
   let triggerer: Triggerer | undefined;
+  let endpoints: JobEndpoints | undefined;
+  let worker: JobWorker | undefined;
   try {
     // A Redis that does not answer fails the start in one line, instead of a worker that waits for
     // it forever (BullMQ retries without end).
     await RedisCall.run(redisUrl, async (call) => void (await call.redis().ping()));
     const registry = await TriggerRegistry.withPlugins([...config.plugins, ...(values.plugin ?? [])]);
-    const endpoints = await ConnectionResolver.create({ connections: config.connections, env: io.env });
+    const connections = await ConnectionResolver.create({ connections: config.connections, env: io.env });
+    // the endpoints of the jobs' watches are resolved from the job files their workers registered
+    endpoints = new JobEndpoints(connections, { connection: redisOptions(redisUrl), env: io.env });
     triggerer = new Triggerer({
       connection: redisOptions(redisUrl),
       registry,
@@ -102,10 +110,18 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       return EXIT_OK;
     }
     logger.info({ redis: redactRedisUrl(redisUrl), classpaths: registry.classpaths() }, 'triggerer ready');
+    if (values.worker) {
+      const { startWorker, workerConfigOf } = await import('./worker.js');
+      const workerConfig = await workerConfigOf(values['worker-config']);
+      worker = await startWorker(redisUrl, logger.child({ name: 'worker' }), workerConfig);
+      logger.info({ queues: worker.queueNames }, 'worker ready');
+    }
     logger.info({ signal: await stop }, 'stopping');
     return EXIT_OK;
   } finally {
-    await triggerer?.close();
+    // together: the worker's grace for its steps in flight must not hold the triggerer's hand-off up
+    await Promise.all([worker?.close(), triggerer?.close()]);
+    await endpoints?.close();
     // The SSH connections of remote job connections would keep the process alive.
     closeSshHosts();
     await embedded?.stop();
@@ -128,6 +144,8 @@ function parseCli(args: string[]) {
         'log-level': { type: 'string' },
         'metrics-port': { type: 'string' },
         'metrics-host': { type: 'string' },
+        worker: { type: 'boolean' },
+        'worker-config': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,

@@ -37,6 +37,11 @@ export interface DeferOptions {
   prefix?: string;
   /** Clock in unix ms. @default Date.now */
   now?: () => number;
+  /**
+   * A long-lived caller's own FlowProducer and `triggers` Queue (it closes them), used instead of
+   * connections opened and closed per call. @default new ones for this call
+   */
+  producer?: { flows: FlowProducer; triggers: Queue };
 }
 
 /** What {@link defer} did. */
@@ -94,9 +99,11 @@ export async function defer(record: DeferRecord, options: DeferOptions): Promise
   }
   const stored = buildRecord(record, options);
   return RedisCall.run(options.connection, async (call) => {
-    const { prefix } = options;
-    const queue = call.own(new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix }));
-    if (await queue.getJob(triggerId)) {
+    const { prefix, producer } = options;
+    const queue =
+      producer?.triggers ?? call.own(new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix }));
+    // Its state, not the job: a job another producer wrote with data that is not JSON exists too.
+    if ((await queue.getJobState(triggerId)) !== 'unknown') {
       return { triggerId, created: false, record: stored };
     }
     // attempts: 1 because a bad record fails for good; ignoreDependencyOnFailure lets the parent run
@@ -108,7 +115,7 @@ export async function defer(record: DeferRecord, options: DeferOptions): Promise
     }
     const { continuation } = options;
     const continuationId = continuation.opts?.jobId ?? `${triggerId}-resume`;
-    const flows = call.own(new FlowProducer({ connection: call.options, prefix }));
+    const flows = producer?.flows ?? call.own(new FlowProducer({ connection: call.options, prefix }));
     await flows.add({
       name: continuation.name,
       queueName: continuation.queue,

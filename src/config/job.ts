@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { hostSection } from './host.js';
+import { HOOK_POINTS, type HookPoint } from '../jobs/points.js';
 import { inetHttpServerSection, supervisorSections, unixHttpServerSection } from './sections.js';
 import { expected, inetPort, int, text } from './values.js';
 
@@ -45,8 +46,42 @@ export const jobUnixHttpServerSection = z.strictObject({
   file: text().optional(),
 });
 
+/** A job's name: it names its runs, Redis keys and step job ids, so it holds no `:` or space. */
+export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
+/** A cron pattern as BullMQ's job schedulers read it: 5 fields, or 6 with seconds first. */
+const cron = () =>
+  z
+    .string({ error: expected('expected a cron pattern like "0 8 * * 1-5"') })
+    .max(200, { error: 'expected a cron pattern of at most 200 characters' })
+    .refine((text) => /^\S+(\s+\S+){4,5}$/.test(text.trim()) && /^[\d\s*/,?LW#A-Za-z-]+$/.test(text), {
+      error: 'expected a cron pattern like "0 8 * * 1-5" (minute hour day-of-month month day-of-week)',
+    });
+
+/** One shell command per hook point. */
+const hooks = () =>
+  z.strictObject(
+    Object.fromEntries(HOOK_POINTS.map((point) => [point, text().optional()])) as Record<
+      HookPoint,
+      z.ZodOptional<ReturnType<typeof text>>
+    >,
+  );
+
 /** The job options, as written. */
 export const jobOptionFields = {
+  /** The job's name (its runs, `job status NAME`). @default the job file's base name */
+  name: z
+    .string({ error: expected('expected a name like web-1') })
+    .regex(JOB_NAME_PATTERN, {
+      error: 'expected a name of letters, digits, _ . - (at most 100, no spaces or colons)',
+    })
+    .optional(),
+  /** Start a run on this cron schedule (in `timezone`), once `job schedule` registered it. */
+  schedule: cron().optional(),
+  /** Shell commands run on the worker at the run's hook points. */
+  hooks: hooks().optional(),
+  /** Longest a hook may run before it is killed. @default 5m */
+  hook_timeout: duration().optional(),
   /** How often the programs are checked. @default 5s */
   check_interval: duration().optional(),
   /** How long a check may go on before it fails. @default 8h */
@@ -143,6 +178,14 @@ export interface JobOptions {
   restartOnInitial: boolean;
   /** @default false */
   restartOnRetrigger: boolean;
+  /** The job's own name, when the file gives one. */
+  name?: string;
+  /** Cron pattern of the job's schedule. */
+  schedule?: string;
+  /** Shell command per hook point. @default none */
+  hooks: Partial<Record<HookPoint, string>>;
+  /** @default 300000 (5m) */
+  hookTimeoutMs: number;
 }
 
 /** Applies the defaults to a job's options and converts durations to ms. */
@@ -158,5 +201,9 @@ export function jobOptions(job: JobConfig): JobOptions {
     cleanup: job.cleanup ?? true,
     restartOnInitial: job.restart_on_initial ?? false,
     restartOnRetrigger: job.restart_on_retrigger ?? false,
+    name: job.name,
+    schedule: job.schedule,
+    hooks: { ...job.hooks },
+    hookTimeoutMs: parseDuration(job.hook_timeout ?? '5m'),
   };
 }

@@ -63,6 +63,10 @@ test('a minimal job gets paths, program defaults, rpcinterface and a private uni
     cleanup: true,
     restartOnInitial: false,
     restartOnRetrigger: false,
+    name: undefined,
+    schedule: undefined,
+    hooks: {},
+    hookTimeoutMs: 300_000,
   });
 });
 

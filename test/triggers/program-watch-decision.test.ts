@@ -25,6 +25,16 @@ describe('ProgramWatchTrigger decision', () => {
     assert.equal(decision?.reason, 'done');
   });
 
+  test('per-program exit codes: each program is judged by its own', () => {
+    const codes = (info: ProcessInfo) => ({ worker: [3] })[info.group] ?? [0];
+    assert.equal(
+      decideWatch([program('worker', 'EXITED', 3), program('web', 'RUNNING')], codes, {}, 0),
+      undefined,
+    );
+    const decision = decideWatch([program('worker', 'EXITED', 0), program('web', 'EXITED', 3)], codes, {}, 0);
+    assert.deepEqual(decision?.bad, ['worker:worker', 'web:web']);
+  });
+
   test('FATAL, UNKNOWN, BACKOFF and unexpected exit codes decide restart, naming only those', () => {
     const decision = decide([
       program('ok', 'RUNNING'),

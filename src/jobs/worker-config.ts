@@ -1,0 +1,69 @@
+/**
+ * The worker's config file (YAML or JSON): where Redis is, the TypeScript hook module, and how the
+ * steps are run. Every key is optional; CLI flags override them.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { durationSchema } from '../config/duration.js';
+import { LOG_LEVELS } from '../triggerer/logger.js';
+import { JobRunError } from './errors.js';
+
+const Duration = (minMs: number, maxMs: number, words: string) =>
+  durationSchema().refine((ms) => ms >= minMs && ms <= maxMs, { error: `must be from ${words}` });
+
+export const WorkerConfigSchema = z
+  .object({
+    redis_url: z
+      .string()
+      .optional()
+      .describe('default: $REDIS_URL, else the embedded redis of a running triggerer'),
+    hooks: z.string().optional().describe('module exporting TypeScript hooks by hook point'),
+    concurrency: z.number().int().positive().max(1000).default(20).describe('steps run at once'),
+    lock_duration: Duration(500, 600_000, '500ms to 10m')
+      .default(10_000)
+      .describe("a killed worker's step is retried about this long after"),
+    stalled_interval: Duration(100, 600_000, '100ms to 10m')
+      .default(2000)
+      .describe('BullMQ stalled-check period'),
+    heartbeat_interval: Duration(100, 3_600_000, '100ms to 1h')
+      .default(5000)
+      .describe('period of the heartbeat'),
+    close_grace: Duration(0, 600_000, '0 to 10m')
+      .default(10_000)
+      .describe('on SIGTERM, how long steps in flight may finish before they are left to another worker'),
+    log_level: z.enum(LOG_LEVELS).default('info'),
+  })
+  .strict();
+export type WorkerConfig = z.output<typeof WorkerConfigSchema>;
+
+/** Parses and validates worker config text. */
+export function parseWorkerConfig(text: string, source = 'worker config'): WorkerConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (error) {
+    throw new JobRunError(`${source}: not YAML/JSON: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const parsed = WorkerConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new JobRunError(`${source}: ${issues.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Reads a worker config file; a relative `hooks` path is taken from the file's directory. */
+export async function loadWorkerConfig(path: string): Promise<WorkerConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new JobRunError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code}`);
+  }
+  const config = parseWorkerConfig(text, path);
+  return config.hooks === undefined
+    ? config
+    : { ...config, hooks: resolve(dirname(resolve(path)), config.hooks) };
+}

@@ -1,0 +1,303 @@
+/**
+ * The worker: runs the step jobs of the hosts it reaches (a queue per host: `st-jobs.<hostname>` for
+ * this machine). Each step job runs one step of a run and adds its successor, committed first in
+ * Redis so that a step retried after a crash adds the very same successor (its deterministic id makes
+ * the second add a no-op). A watch's successor is a flow: the trigger on the triggerer's queue, and
+ * the evaluate step as its continuation, so no worker holds a run while it waits.
+ *
+ * Durability: a worker killed mid-step leaves the step job active with a lock that expires; BullMQ's
+ * stalled check puts it back and another worker runs it again (every step is idempotent). A worker
+ * that closes (SIGTERM) stops taking steps and never tears a run down.
+ */
+import { FlowProducer, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { cancel } from '../client/cancel.js';
+import { defer } from '../client/defer.js';
+import { InvalidDeferral, TriggerAlreadyFinished, TriggerNotFound } from '../client/errors.js';
+import { ConfigError } from '../config/errors.js';
+import { TRIGGERS_QUEUE } from '../protocol/index.js';
+import type { LifecycleOptions } from '../supervisor/lifecycle/context.js';
+import { LifecycleError } from '../supervisor/lifecycle/errors.js';
+import { startHeartbeat, type Heartbeat } from '../redis/heartbeat.js';
+import { createLogger } from '../triggerer/logger.js';
+import { closeConnection, connect } from '../redis/connection.js';
+import { within } from '../util/within.js';
+import { stepContext } from './context.js';
+import { JobRunError } from './errors.js';
+import { killGroup, type JobHooks } from './hooks.js';
+import { localJobHost, queueOf } from './host.js';
+import { WORKER_HEARTBEAT_PREFIX } from './keys.js';
+import { STEP_JOB_OPTIONS, stepJobId } from './names.js';
+import { TEARDOWN_STEPS } from './points.js';
+import { parseRunData, type RunData } from './run-data.js';
+import { scheduledStart, SCHEDULED_START } from './schedules.js';
+import { failed, next, type Successor } from './step-context.js';
+import { STEP_FUNCTIONS } from './steps/index.js';
+import { RunStore } from './store.js';
+
+/** Options for {@link JobWorker}. */
+export interface JobWorkerOptions {
+  /** BullMQ/ioredis connection options (see `redisOptions(url)`). */
+  connection: ConnectionOptions;
+  /** BullMQ key prefix. @default 'bull' */
+  prefix?: string;
+  /** Step queues served. @default the local host's queue, `st-jobs.<hostname>` */
+  queues?: string[];
+  /** Steps run at once. @default 20 */
+  concurrency?: number;
+  /** BullMQ lock of a running step, renewed while it runs: a killed worker's step is retried this long after. @default 10000 */
+  lockDurationMs?: number;
+  /** BullMQ stalled-check period. @default 2000 */
+  stalledIntervalMs?: number;
+  /** Times a step may be recovered from a dead worker before it fails. @default 5 */
+  maxStalledCount?: number;
+  /** TypeScript hooks (a module named in the worker's config). @default none */
+  hooks?: JobHooks;
+  /** @default createLogger({ name: 'worker' }) */
+  logger?: Logger;
+  /** Heartbeat period. @default 5000 */
+  heartbeatIntervalMs?: number;
+  /** Passed to every lifecycle step. @default {} */
+  lifecycle?: LifecycleOptions;
+  /** How long `close` waits for the steps in flight before it leaves them to another worker. @default 10000 */
+  closeGraceMs?: number;
+  /** Clock in unix ms. @default Date.now */
+  now?: () => number;
+}
+
+/** Runs the step jobs of job runs. */
+export class JobWorker {
+  private readonly workers: Worker[] = [];
+  private readonly queues = new Map<string, Queue>();
+  private redis: Redis | undefined;
+  private store: RunStore | undefined;
+  private flows: FlowProducer | undefined;
+  private triggers: Queue | undefined;
+  private heartbeat: Heartbeat | undefined;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly prefix: string;
+  /** Steps running now. */
+  private active = 0;
+  private closing: Promise<void> | undefined;
+  /** Set when close gave up waiting: a step still running commits nothing, another worker runs it again. */
+  private abandoned = false;
+  /** Process groups of the shell hooks running now (killed when their steps are abandoned). */
+  private readonly hookGroups = new Set<number>();
+
+  constructor(private readonly options: JobWorkerOptions) {
+    this.logger = options.logger ?? createLogger({ name: 'worker' });
+    this.now = options.now ?? Date.now;
+    this.prefix = options.prefix ?? 'bull';
+  }
+
+  /** The queues this worker serves. */
+  get queueNames(): string[] {
+    return this.options.queues ?? [queueOf(localJobHost())];
+  }
+
+  /** The heartbeat id, once started. */
+  get id(): string | undefined {
+    return this.heartbeat?.id;
+  }
+
+  /** Connects, starts taking steps and beating. */
+  async start(): Promise<void> {
+    const { connection } = this.options;
+    this.redis = connect(connection, {}, { logger: this.logger, what: 'worker' });
+    this.store = new RunStore(this.redis, this.prefix);
+    this.flows = new FlowProducer({ connection, prefix: this.prefix });
+    this.triggers = new Queue(TRIGGERS_QUEUE, { connection, prefix: this.prefix });
+    for (const name of this.queueNames) {
+      const worker = new Worker(name, (job) => this.process(job), {
+        connection,
+        prefix: this.prefix,
+        concurrency: this.options.concurrency ?? 20,
+        lockDuration: this.options.lockDurationMs ?? 10_000,
+        stalledInterval: this.options.stalledIntervalMs ?? 2000,
+        maxStalledCount: this.options.maxStalledCount ?? 5,
+      });
+      worker.on('error', (error) => this.logger.error({ err: error }, 'worker error'));
+      worker.on('failed', (job, error) =>
+        this.logger.error({ stepJob: job?.id, err: error }, 'step job failed for good'),
+      );
+      this.workers.push(worker);
+      await worker.waitUntilReady();
+    }
+    this.heartbeat = await startHeartbeat({
+      redis: this.redis,
+      prefix: WORKER_HEARTBEAT_PREFIX,
+      intervalMs: this.options.heartbeatIntervalMs ?? 5000,
+      load: () => ({
+        capacity: this.options.concurrency ?? 20,
+        running: this.active,
+        endpoints: {},
+        knows: this.queueNames,
+      }),
+      onError: (error) => this.logger.debug({ err: error }, 'worker heartbeat failed'),
+    });
+    this.logger.info({ queues: this.queueNames, id: this.heartbeat.id }, 'worker started');
+  }
+
+  /**
+   * Stops taking steps and waits up to `closeGraceMs` for those in flight; what is still running then
+   * is abandoned (its hooks killed, nothing of it committed) and left to another worker, through
+   * BullMQ's stalled check. Never tears a run down. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.heartbeat?.stop();
+      const closed = Promise.all(this.workers.map((w) => w.close()));
+      if (!(await within(closed, this.options.closeGraceMs ?? 10_000))) {
+        this.logger.warn({ active: this.active }, 'steps still running: left to another worker');
+        this.abandoned = true;
+        for (const pid of this.hookGroups) killGroup(pid);
+        await within(Promise.all(this.workers.map((w) => w.close(true))), 1000);
+      }
+      await Promise.all([...this.queues.values()].map((q) => q.close()));
+      await this.flows?.close();
+      await this.triggers?.close();
+      if (this.redis) await closeConnection(this.redis);
+    })();
+    return this.closing;
+  }
+
+  private queue(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.options.connection, prefix: this.prefix });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** The processor of every job on a step queue. */
+  private async process(bullJob: Job): Promise<void> {
+    this.active += 1;
+    try {
+      if (bullJob.name === SCHEDULED_START) {
+        await scheduledStart(bullJob, {
+          store: this.store!,
+          queue: this.queue(bullJob.queueName),
+          logger: this.logger,
+        });
+        return;
+      }
+      await this.runStep(bullJob);
+    } finally {
+      this.active -= 1;
+    }
+  }
+
+  private async runStep(bullJob: Job): Promise<void> {
+    const store = this.store!;
+    let data: RunData;
+    try {
+      data = parseRunData(bullJob.data);
+    } catch (error) {
+      throw new UnrecoverableError((error as Error).message);
+    }
+    const stepId = bullJob.id ?? stepJobId(data.runId, data.cycle, data.step);
+    const log = this.logger.child({ runId: data.runId, step: data.step, cycle: data.cycle });
+    const already = await store.committed(data.runId, stepId);
+    if (already !== undefined) {
+      log.info('step done before (retried after a crash): adding its successor again');
+      await this.enqueue(JSON.parse(already) as Successor, bullJob.queueName, data.runId);
+      return;
+    }
+    const ctx = await stepContext(bullJob, data, log, {
+      store,
+      now: this.now,
+      lifecycle: this.options.lifecycle,
+      hooks: this.options.hooks,
+      hookGroups: this.hookGroups,
+    });
+    await store.record(data.runId, {
+      step: data.step,
+      cycle: String(data.cycle),
+      retriggers: String(data.retriggers),
+      updatedAt: new Date(this.now()).toISOString(),
+      worker: this.heartbeat?.id ?? '',
+    });
+    let successor: Successor;
+    try {
+      successor = await STEP_FUNCTIONS[data.step](ctx);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const attempts = bullJob.opts.attempts ?? 1;
+      if (retryable(error) && bullJob.attemptsMade + 1 < attempts) {
+        log.warn({ err: error, attempt: bullJob.attemptsMade + 1 }, 'step failed; it will be retried');
+        throw error;
+      }
+      if (data.step === 'end') throw error;
+      await ctx.note(`${data.step} failed: ${message}`, 'error');
+      successor = afterError(ctx.data, message);
+    }
+    // a closing worker that gave up waiting for this step leaves it, uncommitted, to the next worker
+    if (this.abandoned) throw new JobRunError(`${stepId}: abandoned by a closing worker`);
+    const committed = JSON.parse(
+      await store.commit(data.runId, stepId, JSON.stringify(successor)),
+    ) as Successor;
+    await this.enqueue(committed, bullJob.queueName, data.runId);
+  }
+
+  /** Adds a committed successor: a step job, or a watch flow; no-ops when it exists. */
+  private async enqueue(successor: Successor, queueName: string, runId: string): Promise<void> {
+    if (successor.kind === 'none') return;
+    const { data } = successor;
+    if (successor.kind === 'step') {
+      await this.queue(queueName).add(data.step, data, {
+        ...STEP_JOB_OPTIONS,
+        jobId: stepJobId(data.runId, data.cycle, data.step),
+      });
+      return;
+    }
+    await defer(successor.record, {
+      connection: this.options.connection,
+      prefix: this.prefix,
+      id: successor.triggerId,
+      producer: { flows: this.flows!, triggers: this.triggers! },
+      continuation: {
+        queue: queueName,
+        name: data.step,
+        data,
+        opts: { ...STEP_JOB_OPTIONS, jobId: stepJobId(data.runId, data.cycle, data.step) },
+      },
+    });
+    // A stop that came while this step ran found no trigger to cancel: cancel it now.
+    const stop = await this.store!.stopRequested(runId);
+    if (stop !== undefined)
+      await cancelQuietly(successor.triggerId, stop, this.options.connection, this.prefix);
+  }
+}
+
+/** What a step that failed for good leads to: a setup step fails the run; teardown goes on. */
+function afterError(data: RunData, message: string): Successor {
+  const index = TEARDOWN_STEPS.indexOf(data.step);
+  if (index === -1) return failed(data, 'error', `${data.step} failed: ${message}`);
+  return next(data, TEARDOWN_STEPS[index + 1]!);
+}
+
+/** Errors worth another attempt: not a step's own verdict (lifecycle, config, jobs errors). */
+function retryable(error: unknown): boolean {
+  return !(
+    error instanceof LifecycleError ||
+    error instanceof ConfigError ||
+    error instanceof JobRunError ||
+    error instanceof InvalidDeferral
+  );
+}
+
+async function cancelQuietly(
+  triggerId: string,
+  reason: string,
+  connection: ConnectionOptions,
+  prefix: string,
+): Promise<void> {
+  try {
+    await cancel(triggerId, { connection, prefix, reason });
+  } catch (error) {
+    if (!(error instanceof TriggerNotFound || error instanceof TriggerAlreadyFinished)) throw error;
+  }
+}
