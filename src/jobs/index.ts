@@ -26,7 +26,6 @@ export {
 } from './runs.js';
 export { loadJob, type LoadedJob } from './load.js';
 export { RunStore, type JobSpec, type RunEvent } from './store.js';
-export { jobKeys, WORKER_HEARTBEAT_PREFIX } from './keys.js';
 export { hostOf, queueOf, localJobHost, type JobHost } from './host.js';
 export { limitsOf, limitReached, endtimeOn, type RunLimits } from './limits.js';
 export { upsertSchedule, removeSchedule, schedulesOf, type JobSchedule } from './schedules.js';

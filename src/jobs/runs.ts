@@ -8,7 +8,6 @@ import { cancel } from '../client/cancel.js';
 import { TriggerAlreadyFinished, TriggerNotFound } from '../client/errors.js';
 import { listTriggerers, type TriggererInfo } from '../redis/heartbeat.js';
 import { JobAlreadyRunning, JobNotRunning, NoWorker, UnknownJob } from './errors.js';
-import { WORKER_HEARTBEAT_PREFIX } from './keys.js';
 import { limitsOf } from './limits.js';
 import type { LoadedJob } from './load.js';
 import { newRunId, STEP_JOB_OPTIONS, stepJobId } from './names.js';
@@ -103,15 +102,15 @@ export async function beginRun(
   return { name: spec.name, runId, queue: spec.queue, referenceTime };
 }
 
-/** The live workers that serve `queue`. */
-export async function workersFor(redis: Redis, queue: string): Promise<TriggererInfo[]> {
-  const workers = await listTriggerers(redis, { prefix: WORKER_HEARTBEAT_PREFIX });
+/** The live workers (of the fleet with BullMQ prefix `prefix`) that serve `queue`. */
+export async function workersFor(redis: Redis, queue: string, prefix?: string): Promise<TriggererInfo[]> {
+  const workers = await listTriggerers(redis, { prefix, fleet: 'workers' });
   return workers.filter((worker) => worker.knows?.includes(queue));
 }
 
 /** Throws NoWorker unless a live worker serves the job's queue. */
-export async function requireWorker(redis: Redis, loaded: LoadedJob): Promise<void> {
-  if ((await workersFor(redis, loaded.spec.queue)).length === 0) {
+export async function requireWorker(redis: Redis, loaded: LoadedJob, prefix?: string): Promise<void> {
+  if ((await workersFor(redis, loaded.spec.queue, prefix)).length === 0) {
     throw new NoWorker(loaded.spec.queue, loaded.spec.host);
   }
 }

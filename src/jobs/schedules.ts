@@ -61,7 +61,7 @@ export async function upsertSchedule(queue: Queue, store: RunStore, loaded: Load
   }
   await store.redis
     .multi()
-    .sadd(store.keys.jobs, spec.name)
+    .sadd(store.keys.names, spec.name)
     .set(store.keys.spec(spec.name), JSON.stringify(spec))
     .exec();
   const next = job.opts.prevMillis ?? job.timestamp + (job.opts.delay ?? 0);

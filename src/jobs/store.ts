@@ -4,7 +4,7 @@
  * Whatever must be atomic is one script.
  */
 import type { Redis } from 'ioredis';
-import { jobKeys, type JobKeys } from './keys.js';
+import { protocolKeys, type JobKeys } from '../protocol/index.js';
 
 /** How long an ended run's record stays readable. */
 export const ENDED_RUN_TTL_S = 7 * 86_400;
@@ -62,7 +62,7 @@ export class RunStore {
     readonly redis: Redis,
     prefix = 'bull',
   ) {
-    this.keys = jobKeys(prefix);
+    this.keys = protocolKeys(prefix).jobs;
   }
 
   /**
@@ -77,7 +77,7 @@ export class RunStore {
       5,
       k.activeRun(spec.name),
       k.lastRun(spec.name),
-      k.jobs,
+      k.names,
       k.spec(spec.name),
       k.run(runId),
       runId,
@@ -116,7 +116,7 @@ export class RunStore {
 
   /** Every job name ever started, sorted. */
   async jobs(): Promise<string[]> {
-    return (await this.redis.smembers(this.keys.jobs)).sort();
+    return (await this.redis.smembers(this.keys.names)).sort();
   }
 
   /** How the job was last started. */

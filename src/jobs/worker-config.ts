@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { durationSchema } from '../config/duration.js';
 import { LOG_LEVELS } from '../triggerer/logger.js';
 import { JobRunError } from './errors.js';
+import { formatIssues, issuesFromZod } from '../config/errors.js';
 
 const Duration = (minMs: number, maxMs: number, words: string) =>
   durationSchema().refine((ms) => ms >= minMs && ms <= maxMs, { error: `must be from ${words}` });
@@ -48,8 +49,8 @@ export function parseWorkerConfig(text: string, source = 'worker config'): Worke
   }
   const parsed = WorkerConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new JobRunError(`${source}: ${issues.join('; ')}`);
+    const issues = issuesFromZod(parsed.error, { schema: WorkerConfigSchema });
+    throw new JobRunError(`${source}: ${formatIssues(issues, '; ')}`);
   }
   return parsed.data;
 }

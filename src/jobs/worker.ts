@@ -27,7 +27,6 @@ import { stepContext } from './context.js';
 import { JobRunError } from './errors.js';
 import { killGroup, type JobHooks } from './hooks.js';
 import { localJobHost, queueOf } from './host.js';
-import { WORKER_HEARTBEAT_PREFIX } from './keys.js';
 import { STEP_JOB_OPTIONS, stepJobId } from './names.js';
 import { TEARDOWN_STEPS } from './points.js';
 import { parseRunData, type RunData } from './run-data.js';
@@ -127,7 +126,8 @@ export class JobWorker {
     }
     this.heartbeat = await startHeartbeat({
       redis: this.redis,
-      prefix: WORKER_HEARTBEAT_PREFIX,
+      prefix: this.prefix,
+      fleet: 'workers',
       intervalMs: this.options.heartbeatIntervalMs ?? 5000,
       load: () => ({
         capacity: this.options.concurrency ?? 20,

@@ -27,12 +27,42 @@ export interface ProtocolKeys {
   readonly triggerers: string;
   /** One triggerer's heartbeat hash. */
   triggerer(id: string): string;
+  /** Sorted set of live job step workers by last beat. */
+  readonly workers: string;
+  /** One worker's heartbeat hash. */
+  worker(id: string): string;
+  /** The keys of the always-on jobs. */
+  readonly jobs: JobKeys;
+}
+
+/** The keys of the always-on jobs. Values never hold credentials: a job is known by its files. */
+export interface JobKeys {
+  /** Set of every job name ever started. */
+  readonly names: string;
+  /** The id of the job's active run, set NX at start and removed when its teardown ends. */
+  activeRun(job: string): string;
+  /** The id of the job's latest run (active or ended). */
+  lastRun(job: string): string;
+  /** How the job was started: files, overrides, queue (JSON). */
+  spec(job: string): string;
+  /** A run's record (hash): what `job status` shows. */
+  run(runId: string): string;
+  /** A run's events, newest first (list of JSON). */
+  events(runId: string): string;
+  /** Each step's committed successor (hash: step job id to JSON), so a retried step adds the same one. */
+  successors(runId: string): string;
+  /** Set when a user asked the run to stop (the reason). */
+  stop(runId: string): string;
+  /** A watched supervisord: the job spec the triggerer resolves its endpoint from (JSON). */
+  endpoint(name: string): string;
 }
 
 /** The keys of `prefix` (BullMQ's `prefix` option; `bull` by default). */
 export function protocolKeys(prefix: string = DEFAULT_PREFIX): ProtocolKeys {
   const handOffChannel = `${prefix}:st:handoff`;
   const triggerers = `${prefix}:st:triggerers`;
+  const workers = `${prefix}:st:workers`;
+  const st = `${prefix}:st`;
   return {
     prefix,
     cancelChannel: `${prefix}:st:cancel`,
@@ -43,5 +73,18 @@ export function protocolKeys(prefix: string = DEFAULT_PREFIX): ProtocolKeys {
     handOffComplete: (list) => `${list}:complete`,
     triggerers,
     triggerer: (id) => `${triggerers}:${id}`,
+    workers,
+    worker: (id) => `${workers}:${id}`,
+    jobs: {
+      names: `${st}:jobs`,
+      activeRun: (job) => `${st}:job:${job}:run`,
+      lastRun: (job) => `${st}:job:${job}:last`,
+      spec: (job) => `${st}:job:${job}:spec`,
+      run: (runId) => `${st}:run:${runId}`,
+      events: (runId) => `${st}:run:${runId}:events`,
+      successors: (runId) => `${st}:run:${runId}:next`,
+      stop: (runId) => `${st}:run:${runId}:stop`,
+      endpoint: (name) => `${st}:endpoint:${name}`,
+    },
   };
 }

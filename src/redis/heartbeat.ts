@@ -53,6 +53,8 @@ export interface HeartbeatOptions {
   ttlMs?: number;
   /** The fleet's BullMQ key prefix. @default 'bull' */
   prefix?: string;
+  /** Which fleet beats: the triggerers or the job step workers. @default 'triggerers' */
+  fleet?: Fleet;
   /** @default this package's version */
   version?: string;
   /** A beat that failed (Redis down); the next one retries. @default ignored */
@@ -77,9 +79,9 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
       `heartbeat needs interval > 0 and ttl > interval (got ${intervalMs} ms, ${ttlMs} ms)`,
     );
   }
-  const keys = protocolKeys(options.prefix);
+  const keys = fleetKeys(options.prefix, options.fleet);
   const id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const key = keys.triggerer(id);
+  const key = keys.member(id);
   const identity = {
     id,
     hostname: hostname(),
@@ -108,7 +110,7 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
           beat: new Date(now).toISOString(),
         })
         .pexpire(key, ttlMs)
-        .zadd(keys.triggerers, now, id)
+        .zadd(keys.set, now, id)
         .exec();
     };
     inFlight = inFlight.then(run, run);
@@ -130,7 +132,7 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
       stopped = true;
       clearInterval(timer);
       await inFlight.catch(() => undefined);
-      if (remove) await redis.multi().del(key).zrem(keys.triggerers, id).exec();
+      if (remove) await redis.multi().del(key).zrem(keys.set, id).exec();
     },
   };
 }
@@ -142,18 +144,18 @@ end
 return 0`;
 
 /**
- * The triggerers of the fleet with BullMQ prefix `prefix` whose last beat has not expired, oldest
- * first; prunes the ids of expired ones.
+ * The live members of a fleet (`triggerers` by default) with BullMQ prefix `prefix` whose last beat
+ * has not expired, oldest first; prunes the ids of expired ones.
  */
 export async function listTriggerers(
   redis: Redis,
-  { prefix }: { prefix?: string } = {},
+  { prefix, fleet }: { prefix?: string; fleet?: Fleet } = {},
 ): Promise<TriggererInfo[]> {
-  const keys = protocolKeys(prefix);
-  const ids = await redis.zrange(keys.triggerers, 0, '-1');
+  const keys = fleetKeys(prefix, fleet);
+  const ids = await redis.zrange(keys.set, 0, '-1');
   if (ids.length === 0) return [];
   const pipeline = redis.pipeline();
-  for (const id of ids) pipeline.hgetall(keys.triggerer(id));
+  for (const id of ids) pipeline.hgetall(keys.member(id));
   const replies = (await pipeline.exec()) ?? [];
   const live: TriggererInfo[] = [];
   const gone: string[] = [];
@@ -163,8 +165,19 @@ export async function listTriggerers(
     if (info) live.push(info);
     else gone.push(id);
   });
-  if (gone.length > 0) await redis.eval(PRUNE, 1, keys.triggerers, ...gone);
+  if (gone.length > 0) await redis.eval(PRUNE, 1, keys.set, ...gone);
   return live.sort((a, b) => a.started.localeCompare(b.started));
+}
+
+/** Which fleet a heartbeat belongs to. */
+export type Fleet = 'triggerers' | 'workers';
+
+/** The sorted set of a fleet and the hash of one member. */
+function fleetKeys(prefix: string | undefined, fleet: Fleet = 'triggerers') {
+  const keys = protocolKeys(prefix);
+  return fleet === 'workers'
+    ? { set: keys.workers, member: keys.worker }
+    : { set: keys.triggerers, member: keys.triggerer };
 }
 
 function parseBeat(hash: Record<string, string> | undefined): TriggererInfo | undefined {
