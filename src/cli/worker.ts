@@ -1,11 +1,13 @@
 /**
  * `supervisor-triggerer worker [--config FILE]`: runs the step jobs of the job runs of this machine
- * (queue `st-jobs.<hostname>`) until SIGTERM/SIGINT. Redis: the flag, $REDIS_URL, the config, else
+ * (queue `st-jobs.<hostname>`), and of the remote hosts it is told to reach over SSH, until
+ * SIGTERM/SIGINT. Redis: the flag, $REDIS_URL, the config, else
  * the embedded redis of a running triggerer.
  */
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { loadHookModule } from '../jobs/hooks.js';
+import { localJobHost, queueOf, sshJobHostName } from '../jobs/host.js';
 import { JobWorker } from '../jobs/worker.js';
 import { loadWorkerConfig, parseWorkerConfig, type WorkerConfig } from '../jobs/worker-config.js';
 import { createLogger } from '../triggerer/logger.js';
@@ -25,6 +27,9 @@ options:
   --redis-url URL          default: $REDIS_URL, config, else the embedded redis of a running triggerer
   --state-dir DIR          where to find that embedded redis (default ~/.local/state/supervisor-triggerer)
   --hooks MODULE           TypeScript/JavaScript module exporting hooks by hook point
+  --ssh-host HOST          also run the steps of jobs whose host: section names HOST, over SSH
+                           (repeatable; added to the config's ssh_hosts). The job files and their
+                           SSH keys must be readable here.
   --concurrency N          steps run at once (default 20)
   --lock-duration DUR      step lock (default 10s): a killed worker's step is retried about this long after
   --stalled-interval DUR   BullMQ stalled check period (default 2s)
@@ -44,6 +49,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         'state-dir': { type: 'string' },
         hooks: { type: 'string' },
         concurrency: { type: 'string' },
+        'ssh-host': { type: 'string', multiple: true },
         'lock-duration': { type: 'string' },
         'stalled-interval': { type: 'string' },
         'close-grace': { type: 'string' },
@@ -71,6 +77,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const worker = await startWorker(redisUrl, logger, {
     ...config,
     ...(values.hooks !== undefined && { hooks: values.hooks }),
+    ssh_hosts: [...config.ssh_hosts, ...(values['ssh-host'] ?? [])],
     ...(values.concurrency !== undefined && {
       concurrency: positiveInt('--concurrency', values.concurrency),
     }),
@@ -102,6 +109,10 @@ export async function startWorker(
   const hooks = config.hooks === undefined ? undefined : await loadHookModule(config.hooks);
   const worker = new JobWorker({
     connection: redisOptions(redisUrl),
+    queues: [
+      queueOf(localJobHost()),
+      ...config.ssh_hosts.map((host) => queueOf({ name: sshJobHostName(host) })),
+    ],
     concurrency: config.concurrency,
     lockDurationMs: config.lock_duration,
     stalledIntervalMs: config.stalled_interval,

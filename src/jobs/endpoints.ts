@@ -6,9 +6,9 @@
  */
 import type { ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { resolveJob } from '../config/convenience.js';
 import { loadJobFiles } from '../config/load.js';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
+import { jobEndpoint } from '../supervisor/host/job-endpoint.js';
 import { UnknownEndpoint } from '../triggerer/connections.js';
 import { closeConnection, connect } from '../redis/connection.js';
 import { RunStore } from './store.js';
@@ -61,19 +61,14 @@ export class JobEndpoints implements EndpointResolver {
     if (!name.startsWith(JOB_ENDPOINT_PREFIX)) return (await this.base.refresh?.(name)) ?? false;
     const spec = await this.store.endpointSpec(name);
     if (spec === undefined) return false;
+    const before = this.loaded.get(name);
     let endpoint: SupervisorEndpoint;
     try {
-      const resolved = await resolveJob(
-        await loadJobFiles(spec.files, { overrides: spec.overrides, env: this.options.env }),
-      );
-      // not configured yet: its credentials are not known (see loadJobEndpoint in connections.ts)
-      endpoint = resolved.generated
-        ? { url: resolved.endpoint.url, username: resolved.endpoint.username }
-        : resolved.endpoint;
+      const job = await loadJobFiles(spec.files, { overrides: spec.overrides, env: this.options.env });
+      endpoint = await jobEndpoint(job, { env: this.options.env, ...(before && { previous: before }) });
     } catch {
       return false;
     }
-    const before = this.loaded.get(name);
     this.loaded.set(name, endpoint);
     return (
       before === undefined ||

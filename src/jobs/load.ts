@@ -39,7 +39,9 @@ export async function loadJob(
     all = [...all, `working_dir=${JSON.stringify(resolve(cwd, config.working_dir))}`];
     config = await loadJobFiles(absolute, { overrides: all, env });
   }
-  const resolved = await resolveJob(config);
+  // Only the job's options are needed here: a remote job's state stays on its host (the worker that
+  // runs its steps reads it; the machine starting the run may hold no SSH key for it).
+  const resolved = await resolveJob(config, { files: null });
   const host = hostOf(config);
   const spec: JobSpec = {
     name: jobNameOf(config, absolute),

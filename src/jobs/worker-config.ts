@@ -22,6 +22,12 @@ export const WorkerConfigSchema = z
       .describe('default: $REDIS_URL, else the embedded redis of a running triggerer'),
     hooks: z.string().optional().describe('module exporting TypeScript hooks by hook point'),
     concurrency: z.number().int().positive().max(1000).default(20).describe('steps run at once'),
+    ssh_hosts: z
+      .array(z.string().min(1).max(253))
+      .default([])
+      .describe(
+        "remote hosts (as jobs' host.hostname names them) whose job steps this worker runs over SSH, besides this machine's",
+      ),
     lock_duration: Duration(500, 600_000, '500ms to 10m')
       .default(10_000)
       .describe("a killed worker's step is retried about this long after"),

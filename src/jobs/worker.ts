@@ -34,6 +34,7 @@ import { scheduledStart, SCHEDULED_START } from './schedules.js';
 import { failed, next, type Successor } from './step-context.js';
 import { STEP_FUNCTIONS } from './steps/index.js';
 import { RunStore } from './store.js';
+import { closeSshHosts } from '../supervisor/host/shared.js';
 
 /** Options for {@link JobWorker}. */
 export interface JobWorkerOptions {
@@ -159,6 +160,8 @@ export class JobWorker {
       await this.flows?.close();
       await this.triggers?.close();
       if (this.redis) await closeConnection(this.redis);
+      // The SSH connections of remote jobs would keep the process alive.
+      closeSshHosts();
     })();
     return this.closing;
   }

@@ -59,30 +59,9 @@ export interface JobLoadContext {
 export type JobEndpointLoader = (path: string, context?: JobLoadContext) => Promise<SupervisorEndpoint>;
 
 async function loadJobEndpoint(path: string, context?: JobLoadContext): Promise<SupervisorEndpoint> {
-  const config = await import('../config/index.js');
-  const jobs = await config.loadJobFiles([path]);
-  let resolved;
-  let reach = (endpoint: SupervisorEndpoint) => endpoint;
-  if (jobs.host === undefined) resolved = await config.resolveJob(jobs);
-  else {
-    // A remote job: its state file is read over SSH, its supervisord reached through the tunnel.
-    const { HostError, sshHost } = await import('../supervisor/host/index.js');
-    const host = sshHost(config.hostOptions(jobs.host), context?.env);
-    reach = (endpoint) => host.reach(endpoint);
-    try {
-      resolved = await config.resolveJob(jobs, { files: host });
-    } catch (error) {
-      if (!(error instanceof HostError)) throw error;
-      // The host cannot be reached now: keep what was read before; at first, the endpoint alone
-      // (its polls report the host's failure, and a refresh reads the credentials once it answers).
-      if (context?.previous !== undefined) return context.previous;
-      resolved = await config.resolveJob(jobs, { files: null });
-    }
-  }
-  // A job not configured yet has no credentials to read: the ones resolveJob just made up are not
-  // the ones `configure` will write, so none are sent until a refresh reads the real ones.
-  if (resolved.generated) return reach({ url: resolved.endpoint.url, username: resolved.endpoint.username });
-  return reach(resolved.endpoint);
+  const { loadJobFiles } = await import('../config/index.js');
+  const { jobEndpoint } = await import('../supervisor/host/job-endpoint.js');
+  return jobEndpoint(await loadJobFiles([path]), context ?? {});
 }
 
 export interface ConnectionResolverOptions {
