@@ -45,7 +45,8 @@ test('the README quick start runs as written: the event is printed, nothing is l
   });
   const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
     (resolve, reject) => {
-      const child = spawn('bash', ['-euo', 'pipefail', '-c', script], {
+      // The README's install step first (it compiles dist/, which the CLI runs), then the quick start.
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', `scripts/setup >&2\n${script}`], {
         cwd: ROOT,
         // mktemp makes the demo folder in our temporary folder; no Redis from the caller's environment.
         env: { ...process.env, TMPDIR: tmp.path, REDIS_URL: '' },
