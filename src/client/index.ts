@@ -15,6 +15,8 @@ export {
   type WaitForOptions,
 } from './wait.js';
 export { readTriggerEvent } from './continuation.js';
+export { readTriggerLogs, type TriggerLogs, type TriggerLogLine } from './trigger-log.js';
+export { programLogs, type ProgramLogs, type EventLogTail } from '../protocol/index.js';
 export {
   triggerStatus,
   liveTriggerers,
