@@ -1,5 +1,5 @@
 /** How the CLI prints what a trigger left: its own log lines and its event's program logs. */
-import type { EventLogTail, ProgramLogs, TriggerLogLine, TriggerLogs } from '../client/index.js';
+import { programLogsText, type TriggerLogLine, type TriggerLogs } from '../client/index.js';
 
 const LEVELS: Record<number, string> = {
   10: 'TRACE',
@@ -40,29 +40,4 @@ export function logLineText(line: TriggerLogLine): string {
   const rest = Object.fromEntries(Object.entries(line).filter(([key]) => !OWN_FIELDS.has(key)));
   const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
   return `${time} ${level} ${typeof line.msg === 'string' ? line.msg : ''}${extra}`;
-}
-
-/** A program's two logs, each as a header and its lines indented under it. */
-export function programLogsText(name: string, logs: ProgramLogs, indent = ''): string[] {
-  const out: string[] = [];
-  for (const channel of ['stdout', 'stderr'] as const) {
-    const tail: EventLogTail | undefined = logs[channel];
-    if (tail === undefined) continue;
-    if (tail.error !== undefined) {
-      out.push(`${indent}${name} ${channel}: ${tail.error}`);
-      continue;
-    }
-    const text = tail.text ?? '';
-    out.push(
-      `${indent}${name} ${channel}${tail.truncated ? ' (earlier lines left out)' : ''}${text === '' ? ': (empty)' : ''}`,
-    );
-    if (text !== '')
-      out.push(
-        ...text
-          .replace(/\n$/, '')
-          .split('\n')
-          .map((l) => `${indent}  | ${l}`),
-      );
-  }
-  return out;
 }
