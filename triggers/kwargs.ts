@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { durationSchema } from '../src/config/duration.js';
+import { LOG_TAIL_DEFAULTS, LOG_TAIL_LIMITS } from '../src/protocol/index.js';
 import { PROCESS_STATE_NAMES } from '../src/supervisor/states.js';
 
 /**
@@ -70,3 +71,29 @@ export const onCancel = () =>
 
 /** How long the endpoint may fail continuously before the trigger fails. */
 export const unreachableBudget = () => duration().optional();
+
+/**
+ * `log_tail`: the tail of each affected program's stdout and stderr in the event (`payload.logs`),
+ * at most `lines` lines and `bytes` bytes each; `false` for none. @default { lines: 20, bytes: 4096 }
+ */
+export const logTail = () =>
+  z
+    .union(
+      [
+        z.literal(false),
+        z.strictObject({
+          lines: z
+            .int({ error: 'expected a number of lines' })
+            .min(1)
+            .max(LOG_TAIL_LIMITS.maxLines)
+            .default(LOG_TAIL_DEFAULTS.lines),
+          bytes: z
+            .int({ error: 'expected a number of bytes' })
+            .min(1)
+            .max(LOG_TAIL_LIMITS.maxBytes)
+            .default(LOG_TAIL_DEFAULTS.bytes),
+        }),
+      ],
+      { error: 'expected false or { lines, bytes }' },
+    )
+    .default({ ...LOG_TAIL_DEFAULTS });

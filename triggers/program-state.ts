@@ -2,12 +2,14 @@
  * `supervisor.ProgramStateTrigger`: fires when the named programs reach one of the target states,
  * all of them (`mode: all`) or any one (`mode: any`).
  */
+import { mergeMap } from 'rxjs';
 import { z } from 'zod';
 import type { ProcessInfo } from '../src/supervisor/states.js';
 import { defineTrigger } from '../src/triggerer/definition.js';
 import { firstMatching } from '../src/triggerer/operators/first-matching.js';
 import { selectPrograms } from '../src/triggerer/operators/to-program-states.js';
 import * as kw from './kwargs.js';
+import { withProgramLogs } from './log-tails.js';
 import { stopWatchedPrograms, summarize } from './programs.js';
 
 export const ProgramStateKwargs = z.strictObject({
@@ -20,6 +22,7 @@ export const ProgramStateKwargs = z.strictObject({
   interval: kw.interval().optional(),
   unreachable_budget: kw.unreachableBudget(),
   on_cancel: kw.onCancel(),
+  log_tail: kw.logTail(),
 });
 export type ProgramStateKwargs = z.output<typeof ProgramStateKwargs>;
 
@@ -41,11 +44,16 @@ export const ProgramStateTrigger = defineTrigger({
         const matched = infos.filter((info) => inTarget(info, k));
         const fires = k.mode === 'all' ? matched.length === infos.length : matched.length > 0;
         if (!fires) return undefined;
-        return {
+        const outcome = {
           status: 'fired' as const,
           payload: { programs: infos.map(summarize), matched: matched.map((i) => `${i.group}:${i.name}`) },
         };
+        return { outcome, matched };
       }),
+      // The logs of the programs that matched, read now (after the decision: one read per event).
+      mergeMap(({ outcome, matched }) =>
+        withProgramLogs(outcome, ctx.client(k.endpoint), matched, k.log_tail),
+      ),
     ),
   async onCancel(k, ctx) {
     if (k.on_cancel === 'stop_programs')

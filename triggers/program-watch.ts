@@ -3,7 +3,7 @@
  * healthy, with a decision: `stop` (all done, or the runtime/endtime limit reached) or `restart`
  * (some program FATAL, UNKNOWN, BACKOFF or EXITED with an unexpected code).
  */
-import { map, merge, tap } from 'rxjs';
+import { map, merge, mergeMap, tap } from 'rxjs';
 import { z } from 'zod';
 import { isBad, isDone, qualifiedName, type ProcessInfo } from '../src/supervisor/states.js';
 import { defineTrigger } from '../src/triggerer/definition.js';
@@ -12,6 +12,7 @@ import { firstMatching } from '../src/triggerer/operators/first-matching.js';
 import { toProgramStates } from '../src/triggerer/operators/to-program-states.js';
 import type { TriggerOutcome } from '../src/protocol/index.js';
 import * as kw from './kwargs.js';
+import { withProgramLogs } from './log-tails.js';
 import { stopWatchedPrograms, summarize } from './programs.js';
 
 export const ProgramWatchKwargs = z.strictObject({
@@ -29,6 +30,7 @@ export const ProgramWatchKwargs = z.strictObject({
   /** Wall-clock end of the run. */
   endtime: kw.isoTime().optional(),
   on_cancel: kw.onCancel(),
+  log_tail: kw.logTail(),
 });
 export type ProgramWatchKwargs = z.output<typeof ProgramWatchKwargs>;
 
@@ -129,7 +131,16 @@ export const ProgramWatchTrigger = defineTrigger({
       );
     return merge(onSnapshots, ...onLimits).pipe(
       firstMatching((decision) => decision),
-      map(fired),
+      // The logs of the programs that made it restart, or of all of them when they are done.
+      mergeMap((decision) => {
+        const affected =
+          decision.reason === 'unhealthy'
+            ? last.filter((info) => decision.bad.includes(qualifiedName(info)))
+            : decision.reason === 'done'
+              ? last
+              : [];
+        return withProgramLogs(fired(decision), ctx.client(k.endpoint), affected, k.log_tail);
+      }),
     );
   },
   async onCancel(k, ctx) {

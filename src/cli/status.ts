@@ -7,6 +7,7 @@ import {
   describeTrigger,
   listTriggers,
   liveTriggerers,
+  readTriggerLogs,
   TRIGGER_STATES,
   TriggerNotFound,
   triggerStatus,
@@ -18,15 +19,19 @@ import {
 import type { TriggererInfo } from '../redis/heartbeat.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 import { REDIS_FLAGS, REDIS_HELP, redisUrlOf, usageErrors } from './args.js';
+import { triggerLogsText } from './trigger-logs.js';
 
 const HELP = `usage: supervisor-triggerer status [--json]
        supervisor-triggerer status --triggers [--state S]... [--endpoint NAME] [--limit N] [--json]
        supervisor-triggerer status ID [--json]
+       supervisor-triggerer status ID --logs [--json]
 
 Without arguments: the live triggerers (heartbeats in Redis) with their load, then the triggers per
 endpoint (kwargs.endpoint; '-' for none) and state. --json prints { triggerers: [...], triggers: {...} }.
 With --triggers: one line per trigger, newest first within each state. With ID: that trigger in full
 (classpath, kwargs with secret-like keys redacted, state, lock, age, deadline, event or failure).
+With ID --logs: the trigger's own log lines (the triggerer's lines for it) and the program logs its
+event carries.
 
 options:
   --json                 print JSON instead of tables
@@ -34,6 +39,7 @@ options:
   --state S              only triggers in state S (${TRIGGER_STATES.join(', ')}); repeatable or S1,S2
   --endpoint NAME        only triggers naming that endpoint ('-': naming none)
   --limit N              at most N triggers (default 100)
+  --logs                 with ID: its log lines and its event's program logs
 ${REDIS_HELP}`;
 
 const COLUMNS: (keyof StateCounts)[] = ['waiting', 'active', 'delayed', 'completed', 'failed'];
@@ -51,6 +57,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         state: { type: 'string', multiple: true },
         endpoint: { type: 'string' },
         limit: { type: 'string' },
+        logs: { type: 'boolean' },
         ...REDIS_FLAGS,
       },
       strict: true,
@@ -71,7 +78,10 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   if (list && triggerId !== undefined) throw new UsageError('give a trigger id or --triggers, not both');
   const states = values.state === undefined ? undefined : statesOf(values.state);
   const limit = values.limit === undefined ? undefined : positiveInt('--limit', values.limit);
+  if (values.logs && triggerId === undefined) throw new UsageError('--logs needs a trigger id');
   const connection = await redisUrlOf(values, io);
+  if (triggerId !== undefined && values.logs)
+    return showTriggerLogs(triggerId, connection, values.json === true, io);
   if (triggerId !== undefined) return showTrigger(triggerId, connection, values.json === true, io);
   if (list) {
     const found = await listTriggers({
@@ -131,6 +141,23 @@ async function showTrigger(triggerId: string, connection: string, json: boolean,
   }
   io.stdout(json ? `${JSON.stringify(detail, null, 2)}\n` : detailText(detail));
   return EXIT_OK;
+}
+
+async function showTriggerLogs(
+  triggerId: string,
+  connection: string,
+  json: boolean,
+  io: CliIO,
+): Promise<number> {
+  try {
+    const logs = await readTriggerLogs(triggerId, { connection });
+    io.stdout(json ? `${JSON.stringify(logs, null, 2)}\n` : triggerLogsText(triggerId, logs));
+    return EXIT_OK;
+  } catch (error) {
+    if (!(error instanceof TriggerNotFound)) throw error;
+    io.stderr(`supervisor-triggerer status: ${error.message}\n`);
+    return EXIT_FAILED;
+  }
 }
 
 function detailText(t: TriggerDetail): string {

@@ -15,6 +15,9 @@ export {
   type WaitForOptions,
 } from './wait.js';
 export { readTriggerEvent } from './continuation.js';
+export { readTriggerLogs, type TriggerLogs, type TriggerLogLine } from './trigger-log.js';
+export { programLogs, type ProgramLogs, type EventLogTail } from '../protocol/index.js';
+export { programLogsText } from './log-text.js';
 export {
   triggerStatus,
   liveTriggerers,

@@ -13,7 +13,13 @@ import type { SshHostOptions } from '../supervisor/host/ssh-options.js';
 import { ConfigError, issuesFromZod } from './errors.js';
 import { hostOptions } from './host.js';
 import { jobOptions, type JobConfig, type JobOptions } from './job.js';
-import { supervisorConfigSchema, type ProgramSection, type SupervisorConfig } from './sections.js';
+import { PUSH_LISTENER_FILE, PUSH_LISTENER_NAME } from '../push/listener-script.js';
+import {
+  supervisorConfigSchema,
+  type EventlistenerSection,
+  type ProgramSection,
+  type SupervisorConfig,
+} from './sections.js';
 import { renderIni } from './ini.js';
 
 /** Name of the state file in the working dir that keeps generated values stable across processes. */
@@ -60,6 +66,33 @@ export interface ResolvedJob {
   outsideDirs: 'require' | 'create';
   /** The SSH host supervisord runs on (its paths are paths there); undefined: this machine. */
   host?: SshHostOptions;
+  /** Push mode: where `configure` writes the listener script (on the job's host). */
+  push?: { scriptPath: string };
+}
+
+/**
+ * The push listener's section (docs/push.md): started first and kept running, a buffer large
+ * enough for a burst of state changes (supervisord's default of 10 drops events), its event lines
+ * in a small rotated log in the working dir. The job's own `[eventlistener:st-push]` keys win.
+ */
+export function pushListenerSection(
+  workingDir: string,
+  push: NonNullable<JobOptions['push']>,
+): EventlistenerSection {
+  return {
+    command: `${push.python} ${join(workingDir, PUSH_LISTENER_FILE)} ${push.wakeMs}`,
+    events: ['PROCESS_STATE'],
+    buffer_size: 1000,
+    priority: 1,
+    autostart: true,
+    autorestart: true,
+    startsecs: 1,
+    stopsignal: 'TERM',
+    stopwaitsecs: 5,
+    stderr_logfile: join(workingDir, `${PUSH_LISTENER_NAME}.log`),
+    stderr_logfile_maxbytes: '1MB',
+    stderr_logfile_backups: 1,
+  };
 }
 
 /**
@@ -188,6 +221,15 @@ export async function resolveJob(job: JobConfig, options: ResolveJobOptions = {}
     if (section.killasgroup === false && section.stopasgroup === undefined) program[name].stopasgroup = false;
   }
 
+  const settings = jobOptions(job);
+  const eventlistener = { ...job.eventlistener };
+  if (settings.push !== undefined) {
+    eventlistener[PUSH_LISTENER_NAME] = {
+      ...pushListenerSection(workingDir, settings.push),
+      ...job.eventlistener?.[PUSH_LISTENER_NAME],
+    };
+  }
+
   const rpcinterface = { ...job.rpcinterface };
   rpcinterface.supervisor ??= {
     'supervisor.rpcinterface_factory': 'supervisor.rpcinterface:make_main_rpcinterface',
@@ -205,7 +247,8 @@ export async function resolveJob(job: JobConfig, options: ResolveJobOptions = {}
     }
   }
 
-  const supervisor: SupervisorConfig = { ...job, supervisord, rpcinterface, program } as SupervisorConfig;
+  const supervisor = { ...job, supervisord, rpcinterface, program } as SupervisorConfig;
+  if (Object.keys(eventlistener).length > 0) supervisor.eventlistener = eventlistener;
   // job-only keys are not supervisord options
   for (const key of Object.keys(supervisor) as string[]) {
     if (!(key in supervisorConfigSchema.shape)) delete (supervisor as Record<string, unknown>)[key];
@@ -247,17 +290,19 @@ export async function resolveJob(job: JobConfig, options: ResolveJobOptions = {}
     throw new ConfigError(issuesFromZod(checked.error, { schema: supervisorConfigSchema }));
   }
 
+  const push = settings.push && { listener: PUSH_LISTENER_NAME, reconcileMs: settings.push.reconcileMs };
   return {
     workingDir,
     configPath,
     supervisor: checked.data,
-    endpoint: { url, username, password },
+    endpoint: { url, username, password, ...(push && { push }) },
     programs: Object.keys(program),
-    options: jobOptions(job),
+    options: settings,
     statePath,
     generated,
     outsideDirs: job.outside_dirs ?? 'require',
     ...(job.host !== undefined && { host: hostOptions(job.host) }),
+    ...(settings.push && { push: { scriptPath: join(workingDir, PUSH_LISTENER_FILE) } }),
   };
 }
 

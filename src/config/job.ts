@@ -58,6 +58,39 @@ const cron = () =>
       error: 'expected a cron pattern like "0 8 * * 1-5" (minute hour day-of-month month day-of-week)',
     });
 
+/** `push:` as a map of settings. */
+const pushSettings = () =>
+  z.strictObject({
+    /** How often the listener wakes supervisord while it waits (10ms to 1s). @default 100ms */
+    wake: duration()
+      .refine((value) => inRange(durationOrNaN(value), 10, 1000, true), {
+        error: 'expected a wake interval from 10ms to 1s',
+      })
+      .optional(),
+    /** How often watchers still poll, to catch what a lost push missed (at least 1s). @default 30s */
+    reconcile: duration()
+      .refine((value) => inRange(durationOrNaN(value), 1000, Infinity, true), {
+        error: 'expected a reconcile interval of at least 1s',
+      })
+      .optional(),
+    /** The Python the listener runs with, on the job's host. @default python3 */
+    python: text().optional(),
+  });
+
+/** Whether `value` is within [min, max]; NaN (not a duration: its own issue says so) passes when `nan`. */
+function inRange(value: number, min: number, max: number, nan: boolean): boolean {
+  return Number.isNaN(value) ? nan : value >= min && value <= max;
+}
+
+/** The duration in ms, NaN when it is not one (its own issue says so). */
+function durationOrNaN(value: string | number): number {
+  try {
+    return parseDuration(value);
+  } catch {
+    return NaN;
+  }
+}
+
 /** One shell command per hook point. */
 const hooks = () =>
   z.strictObject(
@@ -110,6 +143,13 @@ export const jobOptionFields = {
   restart_on_initial: bool().optional(),
   /** Restart programs on every retrigger. @default false */
   restart_on_retrigger: bool().optional(),
+  /**
+   * Push mode (docs/push.md): supervisord runs a push listener and the triggerer learns of a state
+   * change from it at once, polling only to reconcile. `true`, or its settings. @default false
+   */
+  push: z
+    .union([bool(), pushSettings()], { error: expected('expected true, false or push settings') })
+    .optional(),
 };
 
 /** The job file format (username and password may each be left out: the convenience layer fills them). */
@@ -186,6 +226,18 @@ export interface JobOptions {
   hooks: Partial<Record<HookPoint, string>>;
   /** @default 300000 (5m) */
   hookTimeoutMs: number;
+  /** Push mode's settings; undefined when the job does not push. */
+  push?: PushOptions;
+}
+
+/** Push mode's settings with their defaults applied. */
+export interface PushOptions {
+  /** @default 100 */
+  wakeMs: number;
+  /** @default 30000 */
+  reconcileMs: number;
+  /** @default 'python3' */
+  python: string;
 }
 
 /** Applies the defaults to a job's options and converts durations to ms. */
@@ -205,5 +257,22 @@ export function jobOptions(job: JobConfig): JobOptions {
     schedule: job.schedule,
     hooks: { ...job.hooks },
     hookTimeoutMs: parseDuration(job.hook_timeout ?? '5m'),
+    ...optional('push', pushOptions(job.push)),
+  };
+}
+
+/** `{ [key]: value }`, or nothing when the value is undefined (no key that says undefined). */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+/** Push mode's settings from `push:` (true: every default). */
+function pushOptions(push: JobConfig['push']): PushOptions | undefined {
+  if (push === undefined || push === false) return undefined;
+  const settings = push === true ? {} : push;
+  return {
+    wakeMs: parseDuration(settings.wake ?? '100ms'),
+    reconcileMs: parseDuration(settings.reconcile ?? '30s'),
+    python: settings.python ?? 'python3',
   };
 }

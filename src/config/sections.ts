@@ -245,6 +245,7 @@ export const supervisorConfigSchema = z
 export type SupervisorConfig = z.output<typeof supervisorConfigSchema>;
 export type SupervisorConfigInput = z.input<typeof supervisorConfigSchema>;
 export type ProgramSection = z.output<typeof programSection>;
+export type EventlistenerSection = z.output<typeof eventlistenerSection>;
 export type SupervisordSection = z.output<typeof supervisordSection>;
 export type UnixHttpServerSection = z.output<typeof unixHttpServerSection>;
 export type InetHttpServerSection = z.output<typeof inetHttpServerSection>;

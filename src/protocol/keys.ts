@@ -31,6 +31,11 @@ export interface ProtocolKeys {
   readonly workers: string;
   /** One worker's heartbeat hash. */
   worker(id: string): string;
+  /**
+   * A trigger's own log lines (a list of the triggerer's JSON lines for that trigger id, oldest
+   * first, capped), kept while the trigger runs and for days after it finished.
+   */
+  triggerLog(triggerId: string): string;
   /** The keys of the always-on jobs. */
   readonly jobs: JobKeys;
 }
@@ -75,6 +80,7 @@ export function protocolKeys(prefix: string = DEFAULT_PREFIX): ProtocolKeys {
     triggerer: (id) => `${triggerers}:${id}`,
     workers,
     worker: (id) => `${workers}:${id}`,
+    triggerLog: (triggerId) => `${st}:trigger:${triggerId}:log`,
     jobs: {
       names: `${st}:jobs`,
       activeRun: (job) => `${st}:job:${job}:run`,

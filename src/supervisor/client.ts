@@ -3,6 +3,7 @@
  * results, plus `applyConfigChanges` (what `supervisorctl update` does). Process names accept
  * `name`, `group:name` and `group:*`.
  */
+import type { Readable } from 'node:stream';
 import type { SupervisorEndpoint } from './endpoint.js';
 import { InvalidArgument, ProtocolError, faultFor, type SupervisorFault } from './errors.js';
 import type { ProcessInfo } from './states.js';
@@ -296,6 +297,15 @@ export class SupervisorClient {
   /** Up to `length` bytes of the end of a process's stderr log at or after `offset`. */
   async tailProcessStderrLog(name: string, offset: number, length: number): Promise<LogTail> {
     return this.tailProcessLog('supervisor.tailProcessStderrLog', name, offset, length);
+  }
+
+  /**
+   * Follows a process's log as supervisord's `GET /logtail/<name>/<channel>` serves it: about the
+   * last kilobyte first, then whatever is written, until the caller destroys the stream. Rejects
+   * like a call (HTTP 404: no such process or no log).
+   */
+  async followProcessLog(name: string, channel: 'stdout' | 'stderr'): Promise<Readable> {
+    return this.transport.stream(`/logtail/${encodeURIComponent(checkName(this, name))}/${channel}`);
   }
 
   /** Empties a process's stdout and stderr logs. */

@@ -14,6 +14,19 @@ export interface SupervisorEndpoint {
    * the tunnel's far side (an SSH host's). @default dialed directly
    */
   tunnel?: EndpointTunnel;
+  /**
+   * Push mode: the supervisord runs the push listener (docs/push.md), so watchers learn of a state
+   * change from it at once and poll only to reconcile. @default none: polled only
+   */
+  push?: EndpointPush;
+}
+
+/** How an endpoint pushes its state changes. */
+export interface EndpointPush {
+  /** The push listener's process name (`group:name` or `name`). */
+  listener: string;
+  /** How often its watchers still poll, to catch what a lost push missed. */
+  reconcileMs: number;
 }
 
 /** The socket or TCP port an endpoint URL names. */

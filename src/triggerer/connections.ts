@@ -169,7 +169,9 @@ function sameEndpoint(
     a.username === b.username &&
     a.password === b.password &&
     a.timeoutMs === b.timeoutMs &&
-    a.tunnel === b.tunnel
+    a.tunnel === b.tunnel &&
+    a.push?.listener === b.push?.listener &&
+    a.push?.reconcileMs === b.push?.reconcileMs
   );
 }
 

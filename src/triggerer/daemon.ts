@@ -17,7 +17,8 @@ import { ClaimingWorker } from '../queue/claims.js';
 import { giveBack } from './give-back.js';
 import { HandOffs } from './handoff.js';
 import { Holdings, LEAVE_JOB } from './holdings.js';
-import { createLogger } from './logger.js';
+import { createLogger, type LogLevel } from './logger.js';
+import { TriggerLogStore } from './trigger-logs.js';
 import { TriggererMetrics } from './metrics.js';
 import { startObservability, type Observability } from './observability.js';
 import { triggererSettings, type TriggererOptions, type TriggererSettings } from './options.js';
@@ -58,6 +59,8 @@ export class Triggerer {
   /** This triggerer's metrics (served on /metrics when a metrics port is set). */
   readonly metrics: TriggererMetrics;
   private observability: Observability | undefined;
+  /** Each trigger's own log lines, kept in Redis. */
+  private readonly triggerLogs: TriggerLogStore;
   /** What the run of each trigger needs from this triggerer. */
   private readonly runContext: RunContext;
   /** The options with their defaults. */
@@ -67,6 +70,12 @@ export class Triggerer {
     const settings = triggererSettings(options);
     this.settings = settings;
     this.logger = options.logger ?? createLogger();
+    this.triggerLogs = new TriggerLogStore(
+      () => this.handOffs?.redis,
+      settings.prefix,
+      (error) => this.logger.debug({ err: error }, 'could not keep trigger log lines'),
+    );
+    const keptLines = this.triggerLogs.logger(this.logger.level as LogLevel);
     this.now = settings.now;
     this.holdings = new Holdings(settings.lockDurationMs);
     this.metrics = options.metrics ?? new TriggererMetrics({ capacity: settings.capacity });
@@ -95,6 +104,8 @@ export class Triggerer {
       defaultIntervalMs,
       crashResetMs: settings.crashResetMs,
       clientOf: (endpoint) => pollers.client(endpoint),
+      triggerLog: keptLines,
+      triggerFinished: (triggerId) => this.triggerLogs.finished(triggerId),
       cancels: () => this.cancels,
       redis: () => this.handOffs?.redis,
       jobKey: (triggerId) => this.worker?.toKey(triggerId) ?? '',
@@ -279,6 +290,7 @@ export class Triggerer {
           );
         }
       }
+      await this.triggerLogs.close();
       await this.handOffs?.close();
       await this.cancels?.close();
       await this.pollers.close();

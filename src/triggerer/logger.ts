@@ -84,16 +84,31 @@ const skip = () => undefined;
 const BASE = Symbol('base');
 const FIELDS = Symbol('fields');
 const CHILD = Symbol('child');
+const CAPTURE = Symbol('capture');
 
 /** What one trigger logger holds: the Proxy's target, so that all of them share one handler. */
 interface LazyChild {
   [BASE]: Logger;
   [FIELDS]: { triggerId: string; classpath: string; endpoint?: string };
   [CHILD]: Logger | undefined;
+  /** Where its lines are kept too (the trigger's own log), made lazily from a root like BASE. */
+  [CAPTURE]: { root: Logger; child?: Logger } | undefined;
 }
 
 function made(state: LazyChild): Logger {
   return (state[CHILD] ??= state[BASE].child(state[FIELDS]));
+}
+
+/** The level method `level` of the trigger logger: the triggerer's log, and the trigger's own. */
+function levelMethod(state: LazyChild, level: string): (...args: unknown[]) => void {
+  const capture = state[CAPTURE];
+  const log = made(state);
+  if (capture === undefined) return (Reflect.get(log, level) as (...a: unknown[]) => void).bind(log);
+  const kept = (capture.child ??= capture.root.child(state[FIELDS]));
+  return (...args) => {
+    (Reflect.get(log, level) as (...a: unknown[]) => void).apply(log, args);
+    (Reflect.get(kept, level) as (...a: unknown[]) => void).apply(kept, args);
+  };
 }
 
 /** One handler for every trigger logger (a handler with closures per trigger cost ~200 bytes each). */
@@ -107,6 +122,7 @@ const LAZY_CHILD: ProxyHandler<LazyChild> = {
     ) {
       return skip;
     }
+    if (typeof property === 'string' && LEVEL_METHODS.has(property)) return levelMethod(state, property);
     const logger = made(state);
     const value: unknown = Reflect.get(logger, property, logger);
     return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(logger) : value;
@@ -123,17 +139,20 @@ const LAZY_CHILD: ProxyHandler<LazyChild> = {
  * The child logger of one trigger: every line carries its id, classpath and endpoint. The pino
  * child is made on first use at an enabled level (a triggerer sets up thousands of watchers at once,
  * most of which never write a line, and making a child costs as much as a watcher's poll
- * subscription); until then a call at a disabled level does nothing.
+ * subscription); until then a call at a disabled level does nothing. With `capture`, each line is
+ * written there too (the trigger's own log, kept in Redis).
  */
 export function triggerLogger(
   base: Logger,
   fields: { triggerId: string; classpath: string; endpoint?: string | undefined },
+  capture?: Logger,
 ): Logger {
   const { triggerId, classpath, endpoint } = fields;
   const state: LazyChild = {
     [BASE]: base,
     [FIELDS]: { triggerId, classpath, ...(endpoint !== undefined && { endpoint }) },
     [CHILD]: undefined,
+    [CAPTURE]: capture && { root: capture },
   };
   return new Proxy(state, LAZY_CHILD) as unknown as Logger;
 }

@@ -2,8 +2,10 @@
  * Shared pollers: every watcher of one supervisord endpoint (at one interval) shares one
  * `getAllProcessInfo` poll, started by the first subscriber and stopped when the last one leaves.
  */
-import { defer, Observable, Subject, Subscription, tap } from 'rxjs';
+import { defer, NEVER, Observable, share, Subject, Subscription, tap } from 'rxjs';
 import type { Logger } from 'pino';
+import { pushedChanges } from '../push/feed.js';
+import type { PushedChange } from '../push/lines.js';
 import { SupervisorClient } from '../supervisor/client.js';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
 import { AuthenticationError, EndpointUnreachable } from '../supervisor/errors.js';
@@ -76,6 +78,8 @@ export interface EndpointPollStats {
   lastPollAt: number;
   /** Polls currently running (one per interval in use); 0 once every subscriber has left. */
   activePolls: number;
+  /** State changes its push listener reported (push mode), each waking its polls. */
+  pushed: number;
 }
 
 /** The pollers were closed; their streams end with this error. */
@@ -92,6 +96,8 @@ export class SharedPollers {
   /** When each endpoint was last refreshed (unix ms), until a call succeeds. */
   private readonly refreshedAt = new Map<string, number>();
   private readonly polls = new Map<string, FanOut>();
+  /** The push feed of each push-mode endpoint, shared by its polls while any runs. */
+  private readonly feeds = new Map<string, Observable<PushedChange>>();
   private readonly counters = new Map<string, EndpointPollStats>();
   /** The polls running now (anyone listening), ended by close(). */
   private readonly running = new Set<FanOut>();
@@ -110,10 +116,11 @@ export class SharedPollers {
    * trigger waits for, so it is not news to it. Its first snapshot is therefore the endpoint poll's
    * next call: at once when nobody polls the endpoint at this interval yet, else on the poll's next
    * beat (within one interval). Errors when the endpoint fails longer than the budget, at once on
-   * bad credentials.
+   * bad credentials. An endpoint in push mode is polled at its reconciliation interval (or the
+   * subscriber's, when longer) and besides at once whenever its listener reports a change.
    */
   processInfo(endpoint: string, options: ProcessInfoOptions = {}): Observable<ProcessInfo[]> {
-    const intervalMs = options.intervalMs ?? this.defaultIntervalMs;
+    const requestedMs = options.intervalMs ?? this.defaultIntervalMs;
     const budgetMs = options.unreachableBudgetMs ?? this.defaultBudgetMs;
     checkBudget(budgetMs);
     const firstPoll = options.firstPoll;
@@ -121,7 +128,9 @@ export class SharedPollers {
     // the endpoint's fan-out, instead of a budget operator and a subscription to a shared Subject.
     return new Observable<ProcessInfo[]>((subscriber) => {
       if (this.isClosed) throw new PollersClosedError();
-      this.client(endpoint); // an unknown endpoint name errors now, not after the budget
+      // an unknown endpoint name errors now, not after the budget
+      const push = this.client(endpoint).endpoint.push;
+      const intervalMs = push === undefined ? requestedMs : Math.max(requestedMs, push.reconcileMs);
       const stats = this.statsOf(endpoint);
       stats.subscribers += 1;
       const poll = this.sharedPoll(endpoint, intervalMs);
@@ -202,10 +211,44 @@ export class SharedPollers {
   private statsOf(endpoint: string): EndpointPollStats {
     let stats = this.counters.get(endpoint);
     if (stats === undefined) {
-      stats = { polls: 0, failures: 0, subscribers: 0, lastPollMs: 0, lastPollAt: 0, activePolls: 0 };
+      stats = {
+        polls: 0,
+        failures: 0,
+        subscribers: 0,
+        lastPollMs: 0,
+        lastPollAt: 0,
+        activePolls: 0,
+        pushed: 0,
+      };
       this.counters.set(endpoint, stats);
     }
     return stats;
+  }
+
+  /**
+   * The pushed changes of `endpoint`, counted, shared by its polls: the stream is open while any of
+   * them runs. Nothing for an endpoint that does not push.
+   */
+  private feedOf(endpoint: string): Observable<PushedChange> {
+    if (this.client(endpoint).endpoint.push === undefined) return NEVER;
+    let feed = this.feeds.get(endpoint);
+    if (feed === undefined) {
+      const stats = this.statsOf(endpoint);
+      const logger = this.options.logger?.child({ endpoint });
+      feed = defer(() => {
+        const push = this.client(endpoint).endpoint.push;
+        if (push === undefined) return NEVER;
+        return pushedChanges({ client: () => this.client(endpoint), listener: push.listener, logger });
+      }).pipe(
+        tap((change) => {
+          stats.pushed += 1;
+          logger?.debug({ change }, 'pushed state change');
+        }),
+        share(),
+      );
+      this.feeds.set(endpoint, feed);
+    }
+    return feed;
   }
 
   /** The poll of `endpoint` at `intervalMs`: cached and shared, or a new one when `share` is false. */
@@ -237,6 +280,7 @@ export class SharedPollers {
           phaseMs,
           firstCall: poll.firstCall,
           wake: poll.wake,
+          nudge: this.feedOf(endpoint),
         }),
       ).pipe(
         tap((result) => {

@@ -77,6 +77,10 @@ export interface RunContext {
   readonly crashResetMs: number;
   /** The clients of the trigger contexts (one function for every trigger). */
   readonly clientOf: (endpoint: string) => SupervisorClient;
+  /** Where each trigger's lines are kept too (its own log, in Redis). @default not kept */
+  readonly triggerLog?: Logger;
+  /** A trigger finished here with an event: its own log is kept for days from now. */
+  readonly triggerFinished?: (triggerId: string) => void;
   /** Cancel requests from any process, once started. */
   cancels(): CancelSignals | undefined;
   /** A Redis connection of the triggerer's, once started. */
@@ -132,7 +136,11 @@ export async function runTrigger(
       return await refuse(ctx, job, error);
     }
     const { record, definition, kwargs, endpoint } = accepted;
-    const log = triggerLogger(ctx.logger, { triggerId, classpath: record.classpath, endpoint });
+    const log = triggerLogger(
+      ctx.logger,
+      { triggerId, classpath: record.classpath, endpoint },
+      ctx.triggerLog,
+    );
     const deadline = record.deadline === undefined ? undefined : Date.parse(record.deadline);
     if (marked) {
       // Cancelled while waiting, or while being handed off or claimed: onCancel runs here.
@@ -192,6 +200,7 @@ export async function runTrigger(
       return await handBack(holding);
     }
     log.info({ status: outcome.status }, 'trigger finished');
+    ctx.triggerFinished?.(triggerId);
     return eventOf(triggerId, outcome, ctx.now());
   } finally {
     release();

@@ -1,7 +1,8 @@
 /**
  * An always-on run end to end: a real redis-server, triggerer and worker processes, supervisords
  * started by the worker through the lifecycle, and the `job` CLI. A program that dies is restarted,
- * one that always crashes fails the run after maxretrigger, a second start is refused.
+ * one that always crashes fails the run after maxretrigger (its printed lines noted in the run's
+ * events), a second start is refused.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,7 +78,7 @@ describe('always-on runs', () => {
       check_interval: '300ms',
       maxretrigger: 2,
       program: {
-        crasher: { command: "sh -c 'sleep 0.5; exit 3'", startsecs: 0 },
+        crasher: { command: "sh -c 'echo crash-out; echo crash-err >&2; sleep 0.5; exit 3'", startsecs: 0 },
         steady: { command: 'sleep 1000', startsecs: 0 },
       },
     });
@@ -93,6 +94,18 @@ describe('always-on runs', () => {
     assert.match(ended.outcome?.message ?? '', /crasher.*EXITED 3.*maxretrigger \(2\)/);
     assert.equal(ended.retriggers, 2);
     assert.equal(ended.events.filter((e) => /restarting crasher:crasher/.test(e.message)).length, 2);
+    // the watch's event carries what the crasher printed: the run notes it, and job logs shows it
+    const noted = ended.events.find((e) => e.message.startsWith('logs of crasher:crasher'));
+    assert.match(
+      noted?.message ?? '',
+      /crasher:crasher stdout\n(?: {2}\| crash-out\n)+crasher:crasher stderr\n {2}\| crash-err/,
+    );
+    const logs = await jobCli(h.redis.url, ['logs', 'crashes']);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(
+      logs.stdout,
+      /logs of crasher:crasher when the watch ended:\n\s+crasher:crasher stdout\n\s+\| crash-out\n/,
+    );
     for (const pid of [supervisord, ...programs]) assert.equal(isAlive(pid), false, `pid ${pid} is gone`);
     assert.equal(existsSync(workingDirOf(h.dir, 'crashes')), false);
   });

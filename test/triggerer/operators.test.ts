@@ -95,6 +95,24 @@ describe('pollEvery', () => {
     });
   });
 
+  test('a nudge calls at once while waiting; nudges during a call make one more call right after it', () => {
+    scheduler().run(({ cold, hot, expectObservable }) => {
+      const poll = () => cold('--(a|)', { a: 'v' });
+      // calls at 0, 4 (nudged), 6 (nudged twice during the call of 4), then the beat at 10
+      const polls = pollEvery(10, poll, { nudge: hot('----nn-') });
+      expectObservable(polls.pipe(map(() => 'a')), '^ 12ms !').toBe('--a---a-a---a');
+    });
+  });
+
+  test('a nudge makes the first call of a poll waiting for its beat', () => {
+    scheduler().run(({ cold, hot, expectObservable }) => {
+      const poll = () => cold('-(a|)', { a: 'v' });
+      // the first beat is at 8: nudged at 3, called at once, then on the beat
+      const polls = pollEvery(10, poll, { phaseMs: 8, firstCall: 'beat', nudge: hot('---n') });
+      expectObservable(polls.pipe(map(() => 'a')), '^ 11ms !').toBe('----a----a--');
+    });
+  });
+
   test('a phase outside (0, interval] is refused', () => {
     assert.throws(
       () => pollEvery(5, () => of(1), { phaseMs: 0 }),

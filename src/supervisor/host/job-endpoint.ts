@@ -44,5 +44,8 @@ export async function jobEndpoint(
     }
   }
   const { endpoint } = resolved;
-  return reach(resolved.generated ? { url: endpoint.url, username: endpoint.username } : endpoint);
+  const known = resolved.generated
+    ? { url: endpoint.url, username: endpoint.username, ...(endpoint.push && { push: endpoint.push }) }
+    : endpoint;
+  return reach(known);
 }

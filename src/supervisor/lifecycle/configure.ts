@@ -1,6 +1,7 @@
 /** `configure`: the rendered config file, the working dir and the directories supervisord needs. */
 import { dirname, relative, isAbsolute } from 'node:path';
 import { readState, renderIni, writeJobState, type ResolvedJob } from '../../config/index.js';
+import { PUSH_LISTENER_SCRIPT } from '../../push/listener-script.js';
 import { contextOf, type LifecycleOptions } from './context.js';
 import { JobNotReady } from './errors.js';
 import type { SupervisorHost } from '../host/host.js';
@@ -34,7 +35,8 @@ async function makeDirRecorded(
 }
 
 /**
- * Writes the rendered config (mode 0600: it holds the password) and creates the working dir (0700)
+ * Writes the rendered config (mode 0600: it holds the password), the push listener of a job in push
+ * mode, and creates the working dir (0700)
  * and the missing directories supervisord needs (its log, pidfile and socket directories, each
  * program's directory and log directory). Outside working_dir it creates nothing unless the job
  * says `outside_dirs: create`: a missing directory there is an error naming it. What it created is
@@ -75,6 +77,13 @@ export async function configure(job: ResolvedJob, options: LifecycleOptions = {}
   record(await makeDirRecorded(host, dirname(job.configPath)));
   await host.writeText(job.configPath, text, 0o600);
   if (before === undefined) record(job.configPath);
+  if (job.push !== undefined) {
+    // The listener supervisord runs for push mode: written here so that a remote host needs
+    // nothing of this package installed (it is inside working_dir, so cleanup removes it).
+    const existed = await host.exists(job.push.scriptPath);
+    await host.writeText(job.push.scriptPath, PUSH_LISTENER_SCRIPT, 0o700);
+    if (!existed) record(job.push.scriptPath);
+  }
   await writeJobState(job, created, host);
   return { configPath: job.configPath, changed: before !== text, created };
 }

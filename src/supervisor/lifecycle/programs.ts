@@ -72,8 +72,10 @@ export async function startPrograms(
   const ctx = contextOf(options, job);
   await requireRunning(ctx, job);
   return withClient(ctx, job, async (client) => {
-    const selected = selectProcesses(await client.getAllProcessInfo(), options.programs ?? []);
-    const names = options.programs?.length ? selected.map(qualifiedName) : undefined;
+    const infos = await client.getAllProcessInfo();
+    const selected = selectProcesses(infos, options.programs ?? []);
+    const names =
+      selected.length < infos.length || options.programs?.length ? selected.map(qualifiedName) : undefined;
     if (options.restart) await stopEach(ctx, job, client, names);
     const before = pick(await client.getAllProcessInfo(), selected);
     const results = names
@@ -137,8 +139,10 @@ export async function stopPrograms(
     return { processes: [], notes: ['supervisord is not running: no program to stop'] };
   }
   return withClient(ctx, job, async (client) => {
-    const selected = selectProcesses(await client.getAllProcessInfo(), options.programs ?? []);
-    const names = options.programs?.length ? selected.map(qualifiedName) : undefined;
+    const infos = await client.getAllProcessInfo();
+    const selected = selectProcesses(infos, options.programs ?? []);
+    const names =
+      selected.length < infos.length || options.programs?.length ? selected.map(qualifiedName) : undefined;
     return { processes: await stopEach(ctx, job, client, names), notes: [] };
   });
 }

@@ -4,7 +4,7 @@ import { qualifiedName, type ProcessInfo } from '../states.js';
 import { UnknownProgram } from './errors.js';
 
 /**
- * The processes `names` select, in supervisord's order, each once; no names selects every process.
+ * The processes `names` select, in supervisord's order, each once; no names selects every process (but the push listener).
  * Names that select nothing raise `UnknownProgram`, which lists the known ones.
  */
 export function selectProcesses(infos: readonly ProcessInfo[], names: readonly string[]): ProcessInfo[] {

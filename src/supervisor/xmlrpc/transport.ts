@@ -109,6 +109,56 @@ export class XmlRpcTransport {
     return this.interpret(method, response);
   }
 
+  /**
+   * Opens `GET path` (same auth, same way in) and resolves with the response once its head says
+   * 200: for supervisord's streams (`/logtail/...`), which never end by themselves. The caller
+   * destroys the response to end it; close() ends it too.
+   */
+  stream(path: string): Promise<IncomingMessage> {
+    const headers: Record<string, string> = {};
+    if (this.authorization !== undefined) headers.authorization = this.authorization;
+    const what = `GET ${path}`;
+    return new Promise((resolve, reject) => {
+      const req = request({ ...this.target, path, method: 'GET', headers, agent: this.agent }, (res) => {
+        clearTimeout(timer);
+        const status = res.statusCode ?? 0;
+        if (status === 200) {
+          resolve(res);
+          return;
+        }
+        res.destroy();
+        reject(
+          status === 401
+            ? new AuthenticationError(
+                `supervisord at ${this.where} rejected the credentials (HTTP 401)`,
+                this.url,
+              )
+            : new SupervisorServerError(
+                `supervisord at ${this.where} answered HTTP ${status} to ${what}`,
+                this.url,
+                status,
+                what,
+              ),
+        );
+      });
+      const timer = setTimeout(() => {
+        req.destroy(
+          new CallTimeout(
+            `${what} at ${this.where} timed out after ${this.timeoutMs} ms`,
+            this.url,
+            what,
+            this.timeoutMs,
+          ),
+        );
+      }, this.timeoutMs);
+      req.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error instanceof CallTimeout ? error : this.translate(what, error));
+      });
+      req.end();
+    });
+  }
+
   /** Releases every socket. Calls in flight fail; later calls open new connections. */
   close(): void {
     this.generation++;

@@ -3,12 +3,16 @@ import {
   catchError,
   defer,
   expand,
+  ignoreElements,
   map,
+  merge,
   NEVER,
   of,
   race,
+  Subject,
   switchMap,
   take,
+  tap,
   throwIfEmpty,
   timer,
   type Observable,
@@ -55,6 +59,14 @@ export interface PollEveryOptions {
   firstCall?: 'now' | 'beat';
   /** With `firstCall: 'beat'`, makes the first call at once (later emissions are ignored). */
   wake?: Observable<unknown>;
+  /**
+   * Each emission asks for a call as soon as none is in flight: at once while waiting for a beat
+   * (or a backoff), right after the call in flight otherwise (that call may have read what was
+   * there before the news). Emissions during one call make one more call, not one each. The beats
+   * go on as before: push mode's reconciliation.
+   * @default none
+   */
+  nudge?: Observable<unknown>;
 }
 
 /**
@@ -69,6 +81,12 @@ export interface PollEveryOptions {
  * output  -A--B!--C-D    (B! = { ok: false }, retried 1 frame after it failed)
  * ```
  * A poll taking 4 frames with interval 3: calls start at 0 and 6 (the beat at 3 is skipped).
+ *
+ * @example interval 10, poll takes 2 frames, nudged at 4 and again during the call that started:
+ * ```
+ * nudge   ----nn-----
+ * calls   a---b-c---d    (c: right after b, for the nudge during it; d: the beat at 10)
+ * ```
  */
 export function pollEvery<T>(
   intervalMs: number,
@@ -78,6 +96,7 @@ export function pollEvery<T>(
     phaseMs = intervalMs,
     firstCall = 'now',
     wake = NEVER,
+    nudge = NEVER,
   }: PollEveryOptions = {},
 ): Observable<PollResult<T>> {
   if (!(intervalMs > 0)) throw new RangeError(`poll interval must be > 0 ms (got ${intervalMs})`);
@@ -92,8 +111,13 @@ export function pollEvery<T>(
   return defer(() => {
     let failures = 0;
     let failingSince = 0;
+    /** Nudges so far, and how many there were when the latest call started. */
+    let nudges = 0;
+    let nudgesAtCall = 0;
+    const nudged = new Subject<void>();
     const attempt = (): Observable<PollResult<T>> =>
       defer(() => {
+        nudgesAtCall = nudges;
         const start = asyncScheduler.now();
         return defer(poll).pipe(
           take(1),
@@ -126,12 +150,23 @@ export function pollEvery<T>(
       const beat = beatAfter(start);
       return (beat > result.at ? beat : beatAfter(result.at)) - result.at;
     };
+    const next = (result: PollResult<T>): Observable<PollResult<T>> =>
+      nudges > nudgesAtCall
+        ? attempt()
+        : race(timer(delayAfter(result)), nudged).pipe(take(1), switchMap(attempt));
     const now = asyncScheduler.now();
     // 'beat': on the next beat, or now if now is one.
     const first =
       firstCall === 'now'
         ? attempt()
-        : race(timer(beatAfter(now - 1) - now), wake).pipe(take(1), switchMap(attempt));
-    return first.pipe(expand((result) => timer(delayAfter(result)).pipe(switchMap(attempt))));
+        : race(timer(beatAfter(now - 1) - now), wake, nudged).pipe(take(1), switchMap(attempt));
+    const counting = nudge.pipe(
+      tap(() => {
+        nudges += 1;
+        nudged.next();
+      }),
+      ignoreElements(),
+    );
+    return merge(first.pipe(expand(next)), counting);
   });
 }
