@@ -15,10 +15,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Job, type ConnectionOptions, type JobJson } from 'bullmq';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 import { DEFAULT_PREFIX, protocolKeys } from '../protocol/index.js';
-import { closeConnection, connect } from '../redis/connection.js';
+import { closeConnection, connect, type RedisClient } from '../redis/connection.js';
 import { within } from '../util/within.js';
 
 /** One claim: a job held under a lock token. */
@@ -161,7 +161,7 @@ export interface Offered {
  * {@link offerChunks}. See {@link offerStream}.
  */
 export async function offerClaims(
-  redis: Redis,
+  redis: RedisClient,
   options: {
     owner: string;
     prefix: string;
@@ -188,7 +188,7 @@ export async function offerClaims(
  * after the announcement rejects; claims it held were never offered.
  */
 export async function offerStream(
-  redis: Redis,
+  redis: RedisClient,
   options: {
     owner: string;
     prefix: string;
@@ -242,7 +242,7 @@ export interface Taken {
  * Pops up to `count` offered claims (each goes to exactly one caller). For a streamed offer, the pop
  * and the complete flag are read at once: complete with fewer than `count` means the list is done.
  */
-export async function takeClaims(redis: Redis, offer: Offer, count: number): Promise<Taken> {
+export async function takeClaims(redis: RedisClient, offer: Offer, count: number): Promise<Taken> {
   if (count <= 0) return { claims: [], complete: !offer.streamed };
   const [[popError, popped], [, flag]] = ((await redis
     .multi()
@@ -260,12 +260,12 @@ export async function takeClaims(redis: Redis, offer: Offer, count: number): Pro
 }
 
 /** A peer is done with an offer: it took what it had room for (maybe nothing). */
-export async function doneWithOffer(redis: Redis, listKey: string, ttlMs: number): Promise<void> {
+export async function doneWithOffer(redis: RedisClient, listKey: string, ttlMs: number): Promise<void> {
   await redis.multi().incr(doneKey(listKey)).pexpire(doneKey(listKey), ttlMs).exec();
 }
 
 /** Takes back every claim still offered, atomically against peers' pops. */
-export async function withdrawClaims(redis: Redis, listKey: string): Promise<Claim[]> {
+export async function withdrawClaims(redis: RedisClient, listKey: string): Promise<Claim[]> {
   const result = await redis
     .multi()
     .lrange(listKey, 0, -1)
@@ -280,7 +280,7 @@ export async function withdrawClaims(redis: Redis, listKey: string): Promise<Cla
  * with it (the others are full), or `maxMs` passed (so the locks never run out under a slow peer).
  */
 export async function offerSettled(
-  redis: Redis,
+  redis: RedisClient,
   listKey: string,
   { peers, maxMs, pollMs = 20 }: { peers: number; maxMs: number; pollMs?: number },
 ): Promise<void> {
@@ -300,8 +300,8 @@ export async function offerSettled(
  * a command connection for offering and taking claims. Stop listening before offering your own.
  */
 export class HandOffs {
-  private subscriber: Redis | undefined;
-  private commands: Redis | undefined;
+  private subscriber: RedisClient | undefined;
+  private commands: RedisClient | undefined;
 
   constructor(
     private readonly connection: ConnectionOptions,
@@ -324,7 +324,7 @@ export class HandOffs {
   }
 
   /** The command connection (offers, takes, withdrawals). */
-  get redis(): Redis {
+  get redis(): RedisClient {
     if (!this.commands) throw new Error('hand-offs not started');
     return this.commands;
   }
