@@ -154,7 +154,8 @@ export function connect(
 ): RedisClient {
   const redis =
     connection instanceof Cluster
-      ? connection.duplicate([], clusterOptions(connection, extra))
+      ? // A duplicate connects at once, as a new server client does (the template waits for its first use).
+        connection.duplicate([], clusterOptions(connection, { lazyConnect: false, ...extra }))
       : connection instanceof Redis
         ? connection.duplicate(extra)
         : new Redis({ ...(connection as RedisOptions), maxRetriesPerRequest: null, ...extra });
@@ -167,6 +168,7 @@ export function connect(
 
 /** Options of a cluster's whole client; every other ioredis option is one of each node's connection. */
 const CLUSTER_LEVEL = new Set([
+  'shardedSubscribers',
   'lazyConnect',
   'enableAutoPipelining',
   'enableOfflineQueue',

@@ -18,6 +18,7 @@ import { Job, type ConnectionOptions, type JobJson } from 'bullmq';
 import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 import { DEFAULT_PREFIX, protocolKeys } from '../protocol/index.js';
+import { announce, listen, type Listener } from '../redis/announce.js';
 import { closeConnection, connect, type RedisClient } from '../redis/connection.js';
 import { within } from '../util/within.js';
 
@@ -205,7 +206,8 @@ export async function offerStream(
   const push = (multi: ChainableCommander, claims: readonly Claim[]) =>
     claims.length === 0 ? multi : multi.rpush(listKey, ...claims.map(encodeClaim)).pexpire(listKey, ttlMs);
   await execAll(push(redis.multi().del(listKey, doneKey(listKey), completeKey(listKey)), first));
-  const peers = await redis.publish(
+  const peers = await announce(
+    redis,
     handOffChannel(options.prefix),
     JSON.stringify({ list: listKey, ...(rest && { streamed: true }) }),
   );
@@ -300,7 +302,7 @@ export async function offerSettled(
  * a command connection for offering and taking claims. Stop listening before offering your own.
  */
 export class HandOffs {
-  private subscriber: RedisClient | undefined;
+  private subscriber: Listener | undefined;
   private commands: RedisClient | undefined;
 
   constructor(
@@ -314,13 +316,12 @@ export class HandOffs {
   async start(): Promise<void> {
     const errors = { logger: this.logger, what: 'hand-off' };
     this.commands = connect(this.connection, {}, errors);
-    this.subscriber = connect(this.connection, {}, errors);
-    this.subscriber.on('message', (_channel: string, message: string) => {
+    const onMessage = (message: string) => {
       const offer = parseOffer(message, this.prefix);
       if (offer === undefined) this.logger.warn('ignoring a malformed hand-off announcement');
       else this.onOffer(offer);
-    });
-    await this.subscriber.subscribe(handOffChannel(this.prefix));
+    };
+    this.subscriber = await listen(this.connection, handOffChannel(this.prefix), onMessage, errors);
   }
 
   /** The command connection (offers, takes, withdrawals). */
@@ -338,8 +339,8 @@ export class HandOffs {
     const subscriber = this.subscriber;
     this.subscriber = undefined;
     if (!subscriber) return;
-    await within(subscriber.unsubscribe(handOffChannel(this.prefix)), CLOSE_WAIT_MS);
-    subscriber.disconnect();
+    await within(subscriber.unsubscribe(), CLOSE_WAIT_MS);
+    subscriber.redis.disconnect();
   }
 
   /** Stops listening and closes the command connection. */
