@@ -233,11 +233,14 @@ export class RedisCall {
   }
 
   private bounded(): RedisOptions {
+    const retry = (times: number) =>
+      this.reconnect && this.reachedOnce && !this.closing ? Math.min(times * 100, 1000) : null;
+    // ioredis asks the sentinels of a group again without end unless told otherwise.
     return {
       connectTimeout: CONNECT_TIMEOUT_MS,
       ...(this.given as RedisOptions),
-      retryStrategy: (times: number) =>
-        this.reconnect && this.reachedOnce && !this.closing ? Math.min(times * 100, 1000) : null,
+      retryStrategy: retry,
+      sentinelRetryStrategy: retry,
     };
   }
 

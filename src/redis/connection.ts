@@ -158,12 +158,25 @@ export function connect(
         connection.duplicate([], clusterOptions(connection, { lazyConnect: false, ...extra }))
       : connection instanceof Redis
         ? connection.duplicate(extra)
-        : new Redis({ ...(connection as RedisOptions), maxRetriesPerRequest: null, ...extra });
+        : new Redis({
+            ...(connection as RedisOptions),
+            maxRetriesPerRequest: null,
+            ...sentinelRetry(extra),
+            ...extra,
+          });
   if (errors)
     redis.on('error', (error: Error) =>
       errors.logger.debug({ err: error }, `${errors.what} connection error`),
     );
   return redis;
+}
+
+/**
+ * A retry policy given for the connection holds for reaching the sentinels too: ioredis asks them
+ * again without end by default, and a disconnect does not stop it.
+ */
+function sentinelRetry(extra: Partial<RedisOptions>): Partial<RedisOptions> {
+  return extra.retryStrategy === undefined ? {} : { sentinelRetryStrategy: extra.retryStrategy };
 }
 
 /** Options of a cluster's whole client; every other ioredis option is one of each node's connection. */

@@ -46,11 +46,10 @@ describe('a real Redis Cluster', () => {
   const counters: ContinuationCounter[] = [];
 
   before(async () => {
-    [cluster, supervisord, dir] = await Promise.all([
-      startRedisCluster({ password: PASSWORD }),
-      startSupervisord({ programs: { fire: PROGRAM, stay: PROGRAM, term: PROGRAM } }),
-      tempDir('rct-'),
-    ]);
+    // One after the other: each is assigned as soon as it runs, so `after` stops it if the next fails.
+    cluster = await startRedisCluster({ password: PASSWORD });
+    supervisord = await startSupervisord({ programs: { fire: PROGRAM, stay: PROGRAM, term: PROGRAM } });
+    dir = await tempDir('rct-');
     configPath = await writeTriggererConfig(supervisord.dir, supervisord.endpoint.url);
     connection = redisConnection(cluster.url);
     triggers = new Queue(TRIGGERS_QUEUE, { connection, prefix: keyPrefix(cluster.url) });
