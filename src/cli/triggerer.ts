@@ -39,8 +39,8 @@ options:
   --capacity N             triggers watched at once (default 1000)
   --plugin PATH            extra trigger module (repeatable; added to the config's plugins)
   --state-dir DIR          where the embedded redis lives (default ~/.local/state/supervisor-triggerer)
-  --lock-duration DUR      BullMQ job lock (default 8s); failover <= lock-duration + stalled-interval
-  --stalled-interval DUR   BullMQ stalled check period (default 2s)
+  --lock-duration DUR      BullMQ job lock (default 6s); failover <= lock-duration + stalled-interval
+  --stalled-interval DUR   BullMQ stalled check period (default 1.5s)
   --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info)
   --metrics-port N|none    serve /metrics /healthz /readyz on port N (default 9464; 0: any free
                            port, logged; none: off)

@@ -17,12 +17,13 @@ import type { PollerSource } from './trigger-run.js';
 export const DEFAULT_CAPACITY = 1000;
 /**
  * Default BullMQ lock duration: a crashed triggerer's triggers are adopted at most
- * `lockDuration + stalledInterval` after the crash (8 s + 2 s = 10 s with the defaults). Locks are
- * renewed every 2-4 s, so an event loop or Redis stalled for up to ~4 s loses no lock.
+ * `lockDuration + stalledInterval` after the crash (6 s + 1.5 s = 7.5 s with the defaults), then
+ * claimed again (1-2 s for 10,000 on two cores): 10 s or less in all. Locks are renewed every
+ * 1.5-3 s, so an event loop or Redis stalled for up to ~3 s loses no lock.
  */
-export const DEFAULT_LOCK_DURATION_MS = 8000;
+export const DEFAULT_LOCK_DURATION_MS = 6000;
 /** Default period of BullMQ's stalled-job check (see DEFAULT_LOCK_DURATION_MS). */
-export const DEFAULT_STALLED_INTERVAL_MS = 2000;
+export const DEFAULT_STALLED_INTERVAL_MS = 1500;
 /** Default time a trigger is watched by one holder before its crash count is reset. */
 export const DEFAULT_CRASH_RESET_MS = 30_000;
 /** Default poll interval of an endpoint when a trigger names none. */
@@ -56,9 +57,9 @@ export interface TriggererOptions {
   };
   /** Triggers this process watches at once. @default 1000 */
   capacity?: number;
-  /** BullMQ job lock duration in ms; renewed every half of it. @default 8000 */
+  /** BullMQ job lock duration in ms; renewed every quarter to half of it. @default 6000 */
   lockDurationMs?: number;
-  /** BullMQ stalled-check period in ms. Crash failover takes at most lock + stalled. @default 2000 */
+  /** BullMQ stalled-check period in ms. Crash failover takes at most lock + stalled. @default 1500 */
   stalledIntervalMs?: number;
   /**
    * Crashes a trigger may survive: past this many stalled-check recoveries its job fails (and its
