@@ -41,7 +41,7 @@ describe('a Sentinel-managed primary failover', () => {
     // One after the other: each is assigned as soon as it runs, so `after` stops it if the next fails.
     group = await startRedisSentinel({ password: PASSWORD });
     supervisord = await startSupervisord({ programs: { switched: PROGRAM, killed: PROGRAM } });
-    // The default lock (8 s) outlives the failover (about 3 s): the triggers stay with their holders.
+    // The default lock (6 s) outlives the failover (about 3 s): the triggers stay with their holders.
     configPath = join(supervisord.dir, 'triggerer.json');
     await writeFile(
       configPath,
