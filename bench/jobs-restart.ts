@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
 import { parseDuration } from '../src/config/duration.js';
 import { loadJob } from '../src/jobs/load.js';
+import { jobEndpoint } from '../src/supervisor/host/job-endpoint.js';
 import { beginRun, runStatus } from '../src/jobs/runs.js';
 import { RunStore } from '../src/jobs/store.js';
 import { SupervisorClient } from '../src/supervisor/client.js';
@@ -57,7 +58,8 @@ try {
         { timeoutMs: 60_000, intervalMs: 50, what: `watching in cycle ${cycle}` },
       );
     await watching(1);
-    const client = new SupervisorClient((await loadJob([file])).resolved.endpoint);
+    // The credentials configure wrote (the state file), as the triggerer reads them.
+    const client = new SupervisorClient(await jobEndpoint(loaded.config));
     const times: number[] = [];
     try {
       for (let round = 1; round <= kills; round++) {
