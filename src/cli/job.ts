@@ -3,8 +3,7 @@
  * register their schedules. The steps run on the workers of the job's host; this only talks to Redis.
  */
 import { parseArgs } from 'node:util';
-import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Queue, type ConnectionOptions } from 'bullmq';
 import { resolveJob } from '../config/convenience.js';
 import { loadJobFiles } from '../config/load.js';
 import { JobRunError, UnknownJob } from '../jobs/errors.js';
@@ -13,7 +12,16 @@ import { beginRun, requestStop, requireWorker, runStatus, workersFor, type RunSt
 import { removeSchedule, schedulesOf, upsertSchedule, type JobSchedule } from '../jobs/schedules.js';
 import { RunStore } from '../jobs/store.js';
 import { SupervisorClient } from '../supervisor/client.js';
-import { closeConnection, connect, findRedisUrl, redactRedisUrl, redisOptions } from '../redis/connection.js';
+import {
+  closeConnection,
+  connect,
+  findRedisUrl,
+  redactRedisUrl,
+  redisConnection,
+  releaseConnection,
+  type RedisClient,
+} from '../redis/connection.js';
+import { prefixFor } from '../redis/prefix.js';
 import { durationFlag, REDIS_FLAGS, usageErrors } from './args.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 
@@ -52,7 +60,10 @@ interface Invocation {
   positionals: string[];
   values: Record<string, string | boolean | string[] | undefined>;
   store: RunStore;
-  redisUrl: string;
+  /** BullMQ connection options of the Redis (a cluster's client on a cluster). */
+  connection: ConnectionOptions;
+  /** The fleet's key prefix (`bull`, `{bull}` on a cluster). */
+  prefix: string;
 }
 
 /** Runs `job`. */
@@ -92,7 +103,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     stateDir: values['state-dir'],
   });
   // a command, not a daemon: a Redis that cannot be reached is an error after a few tries, not a wait
-  const redis: Redis = connect(redisOptions(redisUrl), {
+  const connection = redisConnection(redisUrl);
+  const prefix = prefixFor(connection);
+  const redis: RedisClient = connect(connection, {
     maxRetriesPerRequest: 2,
     connectTimeout: 5000,
     retryStrategy: (times) => (times > 3 ? null : 200 * times),
@@ -105,17 +118,26 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         `cannot reach Redis at ${redactRedisUrl(redisUrl)}: ${lastError ?? error.message}`,
       );
     });
-    return await handler({ io, positionals, values, store: new RunStore(redis), redisUrl });
+    const store = new RunStore(redis, prefix);
+    return await handler({ io, positionals, values, store, connection, prefix });
   } finally {
     await closeConnection(redis);
+    await releaseConnection(connection);
   }
 }
 
-async function startCommand({ io, positionals, values, store, redisUrl }: Invocation): Promise<number> {
+async function startCommand({
+  io,
+  positionals,
+  values,
+  store,
+  connection,
+  prefix,
+}: Invocation): Promise<number> {
   if (positionals.length === 0) throw new UsageError('start: name at least one job file');
   const loaded = await loadJob(positionals, { overrides: (values.set as string[]) ?? [], env: io.env });
-  await requireWorker(store.redis, loaded);
-  const queue = new Queue(loaded.spec.queue, { connection: redisOptions(redisUrl) });
+  await requireWorker(store.redis, loaded, prefix);
+  const queue = new Queue(loaded.spec.queue, { connection, prefix });
   try {
     const run = await beginRun(store, queue, loaded);
     if (values.json) io.stdout(`${JSON.stringify(run)}\n`);
@@ -126,16 +148,24 @@ async function startCommand({ io, positionals, values, store, redisUrl }: Invoca
   }
 }
 
-async function stopCommand({ io, positionals, values, store, redisUrl }: Invocation): Promise<number> {
+async function stopCommand({
+  io,
+  positionals,
+  values,
+  store,
+  connection,
+  prefix,
+}: Invocation): Promise<number> {
   const name = oneName('stop', positionals);
   const waitMs = values['no-wait'] ? 0 : durationFlag('--timeout', (values.timeout as string) ?? '5m');
   const status = await store.activeRun(name);
   const queue = status && (await store.readRecord(status))?.queue;
-  if (queue && waitMs > 0 && (await workersFor(store.redis, queue)).length === 0) {
+  if (queue && waitMs > 0 && (await workersFor(store.redis, queue, prefix)).length === 0) {
     io.stderr(`job ${name}: no worker serves ${queue}: the stop is recorded and happens when one starts\n`);
   }
-  const result = await requestStop(store, redisOptions(redisUrl), name, {
+  const result = await requestStop(store, connection, name, {
     waitMs,
+    prefix,
     ...(values.reason !== undefined && { reason: values.reason as string }),
   });
   if (waitMs === 0) {
@@ -165,7 +195,7 @@ async function statusCommand({ io, positionals, values, store }: Invocation): Pr
   return EXIT_OK;
 }
 
-async function listCommand({ io, values, store, redisUrl }: Invocation): Promise<number> {
+async function listCommand({ io, values, store, connection, prefix }: Invocation): Promise<number> {
   const rows: {
     name: string;
     run?: string;
@@ -181,7 +211,7 @@ async function listCommand({ io, values, store, redisUrl }: Invocation): Promise
     if (spec) queues.add(spec.queue);
   }
   for (const name of queues) {
-    const queue = new Queue(name, { connection: redisOptions(redisUrl) });
+    const queue = new Queue(name, { connection, prefix });
     try {
       for (const schedule of await schedulesOf(queue)) schedules.set(schedule.name, schedule);
     } finally {
@@ -255,16 +285,23 @@ async function logsCommand({ io, positionals, values, store }: Invocation): Prom
   }
 }
 
-async function scheduleCommand({ io, positionals, values, store, redisUrl }: Invocation): Promise<number> {
+async function scheduleCommand({
+  io,
+  positionals,
+  values,
+  store,
+  connection,
+  prefix,
+}: Invocation): Promise<number> {
   if (positionals.length === 0) throw new UsageError('schedule: name at least one job file');
   const loaded = await loadJob(positionals, { overrides: (values.set as string[]) ?? [], env: io.env });
-  const queue = new Queue(loaded.spec.queue, { connection: redisOptions(redisUrl) });
+  const queue = new Queue(loaded.spec.queue, { connection, prefix });
   try {
     const schedule = await upsertSchedule(queue, store, loaded);
     io.stdout(
       `${schedule.name}: ${schedule.pattern}${schedule.timezone ? ` (${schedule.timezone})` : ''}, next ${schedule.next}\n`,
     );
-    if ((await workersFor(store.redis, loaded.spec.queue)).length === 0) {
+    if ((await workersFor(store.redis, loaded.spec.queue, prefix)).length === 0) {
       io.stderr(
         `job ${schedule.name}: no worker serves ${loaded.spec.queue} now: runs start once one does\n`,
       );
@@ -275,11 +312,17 @@ async function scheduleCommand({ io, positionals, values, store, redisUrl }: Inv
   }
 }
 
-async function unscheduleCommand({ io, positionals, store, redisUrl }: Invocation): Promise<number> {
+async function unscheduleCommand({
+  io,
+  positionals,
+  store,
+  connection,
+  prefix,
+}: Invocation): Promise<number> {
   const name = oneName('unschedule', positionals);
   const spec = await store.spec(name);
   if (!spec) throw new UnknownJob(name);
-  const queue = new Queue(spec.queue, { connection: redisOptions(redisUrl) });
+  const queue = new Queue(spec.queue, { connection, prefix });
   try {
     if (!(await removeSchedule(queue, name))) {
       io.stderr(`job ${name} has no schedule\n`);

@@ -15,7 +15,13 @@ import { DEFAULT_METRICS_PORT } from '../triggerer/options.js';
 import { HealthServerError } from '../triggerer/http.js';
 import { createLogger, LOG_LEVELS } from '../triggerer/logger.js';
 import { loadTriggererConfig, parseTriggererConfig } from '../triggerer/config-file.js';
-import { defaultStateDir, readRedisUrlFile, redactRedisUrl, redisOptions } from '../redis/connection.js';
+import {
+  defaultStateDir,
+  readRedisUrlFile,
+  redactRedisUrl,
+  redisConnection,
+  releaseConnection,
+} from '../redis/connection.js';
 import { RedisCall } from '../client/connection.js';
 import { parseDuration } from '../config/duration.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
@@ -67,6 +73,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     redisUrl = embedded.url;
     logger.info({ url: redisUrl, redisPid: embedded.pid, reused: !embedded.owned }, 'embedded redis');
   }
+  const connection = redisConnection(redisUrl);
   let triggerer: Triggerer | undefined;
   let endpoints: JobEndpoints | undefined;
   let worker: JobWorker | undefined;
@@ -77,9 +84,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     const registry = await TriggerRegistry.withPlugins([...config.plugins, ...(values.plugin ?? [])]);
     const connections = await ConnectionResolver.create({ connections: config.connections, env: io.env });
     // the endpoints of the jobs' watches are resolved from the job files their workers registered
-    endpoints = new JobEndpoints(connections, { connection: redisOptions(redisUrl), env: io.env });
+    endpoints = new JobEndpoints(connections, { connection, env: io.env });
     triggerer = new Triggerer({
-      connection: redisOptions(redisUrl),
+      connection,
       registry,
       endpoints,
       capacity: values.capacity === undefined ? config.capacity : positiveInt('--capacity', values.capacity),
@@ -113,7 +120,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     if (values.worker) {
       const { startWorker, workerConfigOf } = await import('./worker.js');
       const workerConfig = await workerConfigOf(values['worker-config']);
-      worker = await startWorker(redisUrl, logger.child({ name: 'worker' }), workerConfig);
+      worker = await startWorker(connection, logger.child({ name: 'worker' }), workerConfig);
       logger.info({ queues: worker.queueNames }, 'worker ready');
     }
     logger.info({ signal: await stop }, 'stopping');
@@ -122,6 +129,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     // together: the worker's grace for its steps in flight must not hold the triggerer's hand-off up
     await Promise.all([worker?.close(), triggerer?.close()]);
     await endpoints?.close();
+    await releaseConnection(connection);
     // The SSH connections of remote job connections would keep the process alive.
     closeSshHosts();
     await embedded?.stop();

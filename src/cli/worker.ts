@@ -12,7 +12,8 @@ import { JobWorker } from '../jobs/worker.js';
 import { loadWorkerConfig, parseWorkerConfig, type WorkerConfig } from '../jobs/worker-config.js';
 import { createLogger } from '../triggerer/logger.js';
 import { LOG_LEVELS } from '../triggerer/logger.js';
-import { findRedisUrl, redactRedisUrl, redisOptions } from '../redis/connection.js';
+import { findRedisUrl, redactRedisUrl, redisConnection, releaseConnection } from '../redis/connection.js';
+import type { ConnectionOptions } from 'bullmq';
 import { durationFlag, usageErrors } from './args.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
 
@@ -74,41 +75,44 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     env: io.env,
     stateDir: values['state-dir'],
   });
-  const worker = await startWorker(redisUrl, logger, {
-    ...config,
-    ...(values.hooks !== undefined && { hooks: values.hooks }),
-    ssh_hosts: [...config.ssh_hosts, ...(values['ssh-host'] ?? [])],
-    ...(values.concurrency !== undefined && {
-      concurrency: positiveInt('--concurrency', values.concurrency),
-    }),
-    ...(values['lock-duration'] !== undefined && {
-      lock_duration: durationFlag('--lock-duration', values['lock-duration']),
-    }),
-    ...(values['stalled-interval'] !== undefined && {
-      stalled_interval: durationFlag('--stalled-interval', values['stalled-interval']),
-    }),
-    ...(values['close-grace'] !== undefined && {
-      close_grace: durationFlag('--close-grace', values['close-grace']),
-    }),
-  });
+  const connection = redisConnection(redisUrl);
+  let worker: JobWorker | undefined;
   try {
+    worker = await startWorker(connection, logger, {
+      ...config,
+      ...(values.hooks !== undefined && { hooks: values.hooks }),
+      ssh_hosts: [...config.ssh_hosts, ...(values['ssh-host'] ?? [])],
+      ...(values.concurrency !== undefined && {
+        concurrency: positiveInt('--concurrency', values.concurrency),
+      }),
+      ...(values['lock-duration'] !== undefined && {
+        lock_duration: durationFlag('--lock-duration', values['lock-duration']),
+      }),
+      ...(values['stalled-interval'] !== undefined && {
+        stalled_interval: durationFlag('--stalled-interval', values['stalled-interval']),
+      }),
+      ...(values['close-grace'] !== undefined && {
+        close_grace: durationFlag('--close-grace', values['close-grace']),
+      }),
+    });
     logger.info({ redis: redactRedisUrl(redisUrl), queues: worker.queueNames }, 'worker ready');
     logger.info({ signal: await waitForSignal() }, 'stopping');
     return EXIT_OK;
   } finally {
-    await worker.close();
+    await worker?.close();
+    await releaseConnection(connection);
   }
 }
 
 /** Builds and starts a worker from its config (the `worker` command and `triggerer --worker`). */
 export async function startWorker(
-  redisUrl: string,
+  connection: ConnectionOptions,
   logger: Logger,
   config: WorkerConfig,
 ): Promise<JobWorker> {
   const hooks = config.hooks === undefined ? undefined : await loadHookModule(config.hooks);
   const worker = new JobWorker({
-    connection: redisOptions(redisUrl),
+    connection,
     queues: [
       queueOf(localJobHost()),
       ...config.ssh_hosts.map((host) => queueOf({ name: sshJobHostName(host) })),

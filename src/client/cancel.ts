@@ -8,7 +8,6 @@
 import { Queue } from 'bullmq';
 import {
   CANCEL_MARKER_TTL_S,
-  DEFAULT_PREFIX,
   protocolKeys,
   TRIGGERS_QUEUE,
   type CancelRequest,
@@ -24,7 +23,7 @@ export interface CancelOptions {
   connection: RedisConnection;
   /** Why; carried in the event's payload (`payload.reason`). */
   reason?: string;
-  /** BullMQ key prefix. @default 'bull' */
+  /** BullMQ key prefix; on a Redis Cluster it must hold a hash tag. @default 'bull' ('{bull}' on a cluster) */
   prefix?: string;
 }
 
@@ -42,8 +41,8 @@ export interface CancelResult {
  * RedisAuthFailed at once when Redis is away or refuses the credentials.
  */
 export async function cancel(triggerId: string, options: CancelOptions): Promise<CancelResult> {
-  const prefix = options.prefix ?? DEFAULT_PREFIX;
   return RedisCall.run(options.connection, async (call) => {
+    const prefix = call.prefix(options.prefix);
     const queue = call.own(new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix }));
     const job = await readJob(queue, triggerId);
     if (!job) throw new TriggerNotFound(triggerId);

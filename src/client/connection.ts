@@ -1,21 +1,40 @@
 /**
- * How the SDK reaches Redis: BullMQ connection options, or a URL (`redis://`, `rediss://`, `unix://`).
+ * How the SDK reaches Redis: BullMQ connection options, or a URL (`redis://`, `rediss://`, `unix://`,
+ * `redis+sentinel://`, `redis+cluster://`: see docs/operations.md).
  * Every SDK call goes through a {@link RedisCall}, the one place where a Redis that is away or refuses
  * the credentials becomes a `RedisUnreachable` / `RedisAuthFailed` naming the URL without its
  * password, instead of a call that retries forever or a client library printing its errors.
  */
 import type { ConnectionOptions, RedisOptions } from 'bullmq';
-import { Redis } from 'ioredis';
-import { redactRedisUrl, redisOptions } from '../redis/connection.js';
+import { Cluster, Redis } from 'ioredis';
+import {
+  parseRedisUrl,
+  redactRedisUrl,
+  redisConnection,
+  type RedisClient,
+  type RedisTarget,
+} from '../redis/connection.js';
+import { prefixFor } from '../redis/prefix.js';
 import { within } from '../util/within.js';
 import { RedisAuthFailed, RedisConnectionError, RedisUnreachable } from './errors.js';
 
 /** A Redis URL or BullMQ/ioredis connection options. */
 export type RedisConnection = ConnectionOptions | string;
 
-/** BullMQ connection options for a URL or options. */
+/**
+ * BullMQ connection options for a URL or options: for a `redis+cluster://` URL an ioredis `Cluster`,
+ * which BullMQ never closes (close it with `quit()` once the Worker or Queue using it is closed).
+ */
 export function toConnectionOptions(connection: RedisConnection): ConnectionOptions {
-  return typeof connection === 'string' ? redisOptions(connection) : connection;
+  return typeof connection === 'string' ? redisConnection(connection) : connection;
+}
+
+/**
+ * The key prefix to give BullMQ next to `connection`: `prefix`, else `bull` (`{bull}` on a Redis
+ * Cluster). Throws `InvalidPrefix` for a prefix without a hash tag on a cluster.
+ */
+export function keyPrefix(connection: RedisConnection, prefix?: string): string {
+  return prefixFor(typeof connection === 'string' ? parseRedisUrl(connection) : connection, prefix);
 }
 
 /** How long a connection attempt may take before it counts as unreachable (ioredis: 10 s). */
@@ -48,7 +67,7 @@ const NETWORK_CODES = new Set([
  * (re)connects reads the server's version first, and without an answer has none to check.
  */
 const LOST =
-  /^(Connection is closed|Reached the max retries per request limit|Command timed out|Stream isn't writeable|Invalid version)/;
+  /^(Connection is closed|Reached the max retries per request limit|Command timed out|Stream isn't writeable|Invalid version|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|All sentinels are unreachable)/;
 const REFUSED = /^(WRONGPASS|NOAUTH|NOPERM)\b/;
 
 /** What a call closes at its end: a BullMQ Queue, FlowProducer, QueueEvents, or an ioredis client. */
@@ -78,6 +97,8 @@ export class RedisCall {
   /** The Redis as it may be shown: its URL without the password. */
   readonly url: string;
   private readonly given: ConnectionOptions;
+  /** The nodes and credentials of a cluster named by a URL: each client of the call is a new Cluster. */
+  private readonly cluster: Extract<RedisTarget, { kind: 'cluster' }> | undefined;
   private readonly password: string | undefined;
   private readonly reconnect: boolean;
   private reachedOnce = false;
@@ -88,7 +109,9 @@ export class RedisCall {
   private readonly clients: Closable[] = [];
 
   constructor(connection: RedisConnection, { reconnect = false }: RedisCallOptions = {}) {
-    this.given = toConnectionOptions(connection);
+    const target = typeof connection === 'string' ? parseRedisUrl(connection) : undefined;
+    this.cluster = target?.kind === 'cluster' ? target : undefined;
+    this.given = target === undefined ? (connection as ConnectionOptions) : target.options;
     this.url = typeof connection === 'string' ? redactRedisUrl(connection) : describe(this.given);
     this.password = (optionsOf(this.given) as { password?: string } | undefined)?.password;
     this.reconnect = reconnect;
@@ -97,12 +120,20 @@ export class RedisCall {
   /** Options for a client that sends commands (Queue, FlowProducer, a plain ioredis client). */
   get options(): ConnectionOptions {
     if (isClient(this.given)) return this.given;
-    return { ...this.bounded(), commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 };
+    const commands = { commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 };
+    if (this.cluster) return this.own(this.clusterClient(commands));
+    return { ...this.bounded(), ...commands };
   }
 
   /** Options for a client that blocks (QueueEvents): BullMQ needs `maxRetriesPerRequest: null` there. */
   get blockingOptions(): ConnectionOptions {
-    return isClient(this.given) ? this.given : this.bounded();
+    if (isClient(this.given)) return this.given;
+    return this.cluster ? this.own(this.clusterClient({ maxRetriesPerRequest: null })) : this.bounded();
+  }
+
+  /** The key prefix on this Redis (see {@link keyPrefix}). */
+  prefix(prefix?: string): string {
+    return prefixFor(this.cluster ?? this.given, prefix);
   }
 
   /** Marks the connections as made once: from now on a lost one is retried (with `reconnect`). */
@@ -118,9 +149,10 @@ export class RedisCall {
   }
 
   /** A new ioredis client of this call (a duplicate when the caller passed a client). */
-  redis(): Redis {
+  redis(): RedisClient {
+    if (this.cluster) return this.options as Cluster;
     const client = isClient(this.given)
-      ? (this.given as Redis).duplicate()
+      ? (this.given as { duplicate(): RedisClient }).duplicate()
       : new Redis(this.options as RedisOptions);
     return this.own(client);
   }
@@ -189,12 +221,26 @@ export class RedisCall {
     }
   }
 
+  /** A cluster client: its first connection is never retried, its nodes' connections bounded. */
+  private clusterClient(nodes: Partial<RedisOptions>): Cluster {
+    const { nodes: startup, options } = this.cluster!;
+    return new Cluster(startup, {
+      lazyConnect: true,
+      clusterRetryStrategy: (times: number) =>
+        this.reconnect && this.reachedOnce && !this.closing ? Math.min(times * 100, 1000) : null,
+      redisOptions: { connectTimeout: CONNECT_TIMEOUT_MS, ...options, ...nodes },
+    });
+  }
+
   private bounded(): RedisOptions {
+    const retry = (times: number) =>
+      this.reconnect && this.reachedOnce && !this.closing ? Math.min(times * 100, 1000) : null;
+    // ioredis asks the sentinels of a group again without end unless told otherwise.
     return {
       connectTimeout: CONNECT_TIMEOUT_MS,
       ...(this.given as RedisOptions),
-      retryStrategy: (times: number) =>
-        this.reconnect && this.reachedOnce && !this.closing ? Math.min(times * 100, 1000) : null,
+      retryStrategy: retry,
+      sentinelRetryStrategy: retry,
     };
   }
 
@@ -211,6 +257,7 @@ function isClient(connection: ConnectionOptions): boolean {
 }
 
 function optionsOf(connection: ConnectionOptions): RedisOptions | undefined {
+  if (connection instanceof Cluster) return connection.options.redisOptions as RedisOptions | undefined;
   return isClient(connection)
     ? ((connection as Redis).options as RedisOptions)
     : (connection as RedisOptions);
@@ -219,6 +266,21 @@ function optionsOf(connection: ConnectionOptions): RedisOptions | undefined {
 /** `redis://[user@]host:port[/db]`, `rediss://…` or `unix:///path` of connection options: never a password. */
 function describe(connection: ConnectionOptions): string {
   const options = optionsOf(connection) ?? {};
+  if (connection instanceof Cluster) {
+    const user = options.username ? `${encodeURIComponent(options.username)}@` : '';
+    // Its startup nodes, as given: `nodes()` lists only those connected so far.
+    const nodes = (connection as unknown as { startupNodes: { host?: string; port?: number }[] }).startupNodes
+      .map((node) => `${node.host ?? '127.0.0.1'}:${node.port ?? 6379}`)
+      .join(',');
+    return `redis+cluster://${user}${nodes}`;
+  }
+  if (Array.isArray(options.sentinels)) {
+    const user = options.username ? `${encodeURIComponent(options.username)}@` : '';
+    const hosts = (options.sentinels as { host?: string; port?: number }[])
+      .map((node) => `${node.host ?? '127.0.0.1'}:${node.port ?? 26379}`)
+      .join(',');
+    return `redis+sentinel://${user}${hosts}/${encodeURIComponent(String(options.name ?? ''))}`;
+  }
   if (options.path) return `unix://${options.path}`;
   const user = options.username ? `${encodeURIComponent(options.username)}@` : '';
   const db = options.db ? `/${options.db}` : '';

@@ -33,7 +33,7 @@ export interface DeferOptions {
   /** `'10m'`, `'250ms'`, `'PT5M'`, or a number of SECONDS: becomes the record's absolute `deadline`, fixed now. */
   timeout?: string | number;
   continuation?: Continuation;
-  /** BullMQ key prefix. @default 'bull' */
+  /** BullMQ key prefix; on a Redis Cluster it must hold a hash tag. @default 'bull' ('{bull}' on a cluster) */
   prefix?: string;
   /** Clock in unix ms. @default Date.now */
   now?: () => number;
@@ -99,7 +99,8 @@ export async function defer(record: DeferRecord, options: DeferOptions): Promise
   }
   const stored = buildRecord(record, options);
   return RedisCall.run(options.connection, async (call) => {
-    const { prefix, producer } = options;
+    const { producer } = options;
+    const prefix = call.prefix(options.prefix);
     const queue =
       producer?.triggers ?? call.own(new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix }));
     // Its state, not the job: a job another producer wrote with data that is not JSON exists too.

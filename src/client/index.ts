@@ -34,7 +34,7 @@ export {
   type TriggerDetail,
 } from './status.js';
 export { shownValue, type ShownLimits } from './redact.js';
-export { toConnectionOptions, type RedisConnection } from './connection.js';
+export { toConnectionOptions, keyPrefix, type RedisConnection } from './connection.js';
 export { cancel, type CancelOptions, type CancelResult } from './cancel.js';
 export {
   ClientError,

@@ -26,7 +26,7 @@ export interface TriggerStatusReport {
 /** Where the triggers are: the Redis and the BullMQ prefix. */
 export interface StatusOptions {
   connection: RedisConnection;
-  /** BullMQ key prefix. @default 'bull' */
+  /** BullMQ key prefix; on a Redis Cluster it must hold a hash tag. @default 'bull' ('{bull}' on a cluster) */
   prefix?: string;
 }
 
@@ -98,7 +98,9 @@ function zero(): StateCounts {
 /** Reads every trigger job's state and endpoint. Reads all retained jobs: meant for operators. */
 export async function triggerStatus({ connection, prefix }: StatusOptions): Promise<TriggerStatusReport> {
   return RedisCall.run(connection, async (call) => {
-    const queue = call.own(new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix }));
+    const queue = call.own(
+      new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix: call.prefix(prefix) }),
+    );
     const report: TriggerStatusReport = { endpoints: {}, total: zero() };
     for (const state of TRIGGER_STATES) {
       for (const job of await queue.getJobs([state as JobType])) {
@@ -118,12 +120,10 @@ export async function liveTriggerers({
   prefix,
 }: {
   connection: RedisConnection;
-  /** The fleet's BullMQ key prefix. @default 'bull' */
+  /** The fleet's BullMQ key prefix; on a Redis Cluster it must hold a hash tag. @default 'bull' ('{bull}' on a cluster) */
   prefix?: string;
 }): Promise<TriggererInfo[]> {
-  return RedisCall.run(connection, (call) =>
-    listTriggerers(call.redis(), prefix === undefined ? {} : { prefix }),
-  );
+  return RedisCall.run(connection, (call) => listTriggerers(call.redis(), { prefix: call.prefix(prefix) }));
 }
 
 /** Triggers newest first within each state (active, waiting, delayed, failed, completed), filtered. */
@@ -131,7 +131,9 @@ export async function listTriggers(options: ListTriggersOptions): Promise<Trigge
   const limit = options.limit ?? 100;
   const states = options.states ?? TRIGGER_STATES;
   return RedisCall.run(options.connection, async (call) => {
-    const queue = call.own(new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix: options.prefix }));
+    const queue = call.own(
+      new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix: call.prefix(options.prefix) }),
+    );
     const found: [Job, TriggerState][] = [];
     // One past the limit, to know whether there are more.
     for (const state of states) {
@@ -162,14 +164,15 @@ export async function listTriggers(options: ListTriggersOptions): Promise<Trigge
 /** One trigger in full. Throws TriggerNotFound. */
 export async function describeTrigger(triggerId: string, options: StatusOptions): Promise<TriggerDetail> {
   return RedisCall.run(options.connection, async (call) => {
-    const queue = call.own(new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix: options.prefix }));
+    const prefix = call.prefix(options.prefix);
+    const queue = call.own(new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix }));
     // The state first, then the job (as finishedEvent): a job read after a final state holds its result.
     const state = await queue.getJobState(triggerId);
     const job = state === 'unknown' ? undefined : await readJob(queue, triggerId);
     if (!job) throw new TriggerNotFound(triggerId);
     const lock = state === 'active' ? (await lockTtls(call, queue, [triggerId])).get(triggerId) : undefined;
     if (lock?.held) {
-      const holder = await holderOf(call, queue, triggerId, options.prefix);
+      const holder = await holderOf(call, queue, triggerId, prefix);
       if (holder) lock.holder = holder;
     }
     const summary = summaryOf(job, state, Date.now(), lock);
@@ -215,7 +218,7 @@ async function holderOf(
   call: RedisCall,
   queue: Queue,
   triggerId: string,
-  prefix: string | undefined,
+  prefix: string,
 ): Promise<{ id: string; hostname: string; pid: number } | undefined> {
   const redis = call.redis();
   const token = await redis.get(`${queue.toKey(triggerId)}:lock`);

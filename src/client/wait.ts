@@ -21,7 +21,7 @@ export interface WaitForOptions {
   timeoutMs?: number;
   /** How often the job state is re-read besides events, in ms. @default 1000 */
   pollMs?: number;
-  /** BullMQ key prefix. @default 'bull' */
+  /** BullMQ key prefix; on a Redis Cluster it must hold a hash tag. @default 'bull' ('{bull}' on a cluster) */
   prefix?: string;
   /**
    * How long Redis may stay unreachable during the wait (no state read succeeds) before the wait
@@ -72,11 +72,11 @@ export function failedEvent(triggerId: string, reason: string, finishedOn?: numb
  * the start; after `unreachableBudgetMs` when it goes away during the wait).
  */
 export async function waitFor(triggerId: string, options: WaitForOptions): Promise<TriggerEvent> {
-  const { prefix } = options;
   const budgetMs = options.unreachableBudgetMs ?? DEFAULT_UNREACHABLE_BUDGET_MS;
   return RedisCall.run(
     options.connection,
     async (call) => {
+      const prefix = call.prefix(options.prefix);
       const queue = call.own(new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix }));
       const events = call.own(new QueueEvents(TRIGGERS_QUEUE, { connection: call.blockingOptions, prefix }));
       await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);

@@ -5,7 +5,7 @@
  * triggerer's configured connections. A record never carries a secret; Redis holds none either.
  */
 import type { ConnectionOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { loadJobFiles } from '../config/load.js';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
 import { jobEndpoint } from '../supervisor/host/job-endpoint.js';
@@ -28,7 +28,7 @@ export interface EndpointResolver {
 export interface JobEndpointsOptions {
   /** The triggerer's Redis. */
   connection: ConnectionOptions;
-  /** BullMQ key prefix. @default 'bull' */
+  /** BullMQ key prefix; on a Redis Cluster it must hold a hash tag. @default 'bull' ('{bull}' on a cluster) */
   prefix?: string;
   /** Environment the job files are interpolated with. @default process.env */
   env?: NodeJS.ProcessEnv;
@@ -37,7 +37,7 @@ export interface JobEndpointsOptions {
 /** The triggerer's connections, plus the endpoints of watched jobs. */
 export class JobEndpoints implements EndpointResolver {
   private readonly loaded = new Map<string, SupervisorEndpoint>();
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly store: RunStore;
 
   constructor(

@@ -3,7 +3,7 @@
  * One active run per job: the run key is set NX at start and released when the run's teardown ends.
  */
 import type { ConnectionOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { cancel } from '../client/cancel.js';
 import { TriggerAlreadyFinished, TriggerNotFound } from '../client/errors.js';
 import { listTriggerers, type TriggererInfo } from '../redis/heartbeat.js';
@@ -103,13 +103,17 @@ export async function beginRun(
 }
 
 /** The live workers (of the fleet with BullMQ prefix `prefix`) that serve `queue`. */
-export async function workersFor(redis: Redis, queue: string, prefix?: string): Promise<TriggererInfo[]> {
+export async function workersFor(
+  redis: RedisClient,
+  queue: string,
+  prefix?: string,
+): Promise<TriggererInfo[]> {
   const workers = await listTriggerers(redis, { prefix, fleet: 'workers' });
   return workers.filter((worker) => worker.knows?.includes(queue));
 }
 
 /** Throws NoWorker unless a live worker serves the job's queue. */
-export async function requireWorker(redis: Redis, loaded: LoadedJob, prefix?: string): Promise<void> {
+export async function requireWorker(redis: RedisClient, loaded: LoadedJob, prefix?: string): Promise<void> {
   if ((await workersFor(redis, loaded.spec.queue, prefix)).length === 0) {
     throw new NoWorker(loaded.spec.queue, loaded.spec.host);
   }
@@ -133,7 +137,7 @@ export async function requestStop(
   {
     reason = 'stopped by job stop',
     waitMs = 0,
-    prefix = 'bull',
+    prefix,
   }: { reason?: string; waitMs?: number; prefix?: string } = {},
 ): Promise<StopRequest> {
   const runId = await store.activeRun(name);
@@ -148,7 +152,7 @@ export async function requestStop(
   const trigger = (await store.readRecord(runId))?.trigger;
   if (trigger) {
     try {
-      await cancel(trigger, { connection, prefix, reason });
+      await cancel(trigger, { connection, reason, ...(prefix !== undefined && { prefix }) });
     } catch (error) {
       // No watch now (another step runs, or its evaluate): that step sees the mark.
       if (!(error instanceof TriggerNotFound || error instanceof TriggerAlreadyFinished)) throw error;

@@ -3,8 +3,9 @@
  * run record `job status` reads, its events, the stop mark and each step's committed successor.
  * Whatever must be atomic is one script.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { protocolKeys, type JobKeys } from '../protocol/index.js';
+import { prefixFor } from '../redis/prefix.js';
 
 /** How long an ended run's record stays readable. */
 export const ENDED_RUN_TTL_S = 7 * 86_400;
@@ -59,10 +60,10 @@ export class RunStore {
   readonly keys: JobKeys;
 
   constructor(
-    readonly redis: Redis,
-    prefix = 'bull',
+    readonly redis: RedisClient,
+    prefix?: string,
   ) {
-    this.keys = protocolKeys(prefix).jobs;
+    this.keys = protocolKeys(prefixFor(redis, prefix)).jobs;
   }
 
   /**

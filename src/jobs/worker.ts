@@ -10,7 +10,6 @@
  * that closes (SIGTERM) stops taking steps and never tears a run down.
  */
 import { FlowProducer, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { cancel } from '../client/cancel.js';
 import { defer } from '../client/defer.js';
@@ -21,7 +20,8 @@ import type { LifecycleOptions } from '../supervisor/lifecycle/context.js';
 import { LifecycleError } from '../supervisor/lifecycle/errors.js';
 import { startHeartbeat, type Heartbeat } from '../redis/heartbeat.js';
 import { createLogger } from '../triggerer/logger.js';
-import { closeConnection, connect } from '../redis/connection.js';
+import { closeConnection, connect, type RedisClient } from '../redis/connection.js';
+import { prefixFor } from '../redis/prefix.js';
 import { within } from '../util/within.js';
 import { stepContext } from './context.js';
 import { JobRunError } from './errors.js';
@@ -40,7 +40,7 @@ import { closeSshHosts } from '../supervisor/host/shared.js';
 export interface JobWorkerOptions {
   /** BullMQ/ioredis connection options (see `redisOptions(url)`). */
   connection: ConnectionOptions;
-  /** BullMQ key prefix. @default 'bull' */
+  /** BullMQ key prefix; on a Redis Cluster it must hold a hash tag. @default 'bull' ('{bull}' on a cluster) */
   prefix?: string;
   /** Step queues served. @default the local host's queue, `st-jobs.<hostname>` */
   queues?: string[];
@@ -70,7 +70,7 @@ export interface JobWorkerOptions {
 export class JobWorker {
   private readonly workers: Worker[] = [];
   private readonly queues = new Map<string, Queue>();
-  private redis: Redis | undefined;
+  private redis: RedisClient | undefined;
   private store: RunStore | undefined;
   private flows: FlowProducer | undefined;
   private triggers: Queue | undefined;
@@ -89,7 +89,7 @@ export class JobWorker {
   constructor(private readonly options: JobWorkerOptions) {
     this.logger = options.logger ?? createLogger({ name: 'worker' });
     this.now = options.now ?? Date.now;
-    this.prefix = options.prefix ?? 'bull';
+    this.prefix = prefixFor(options.connection, options.prefix);
   }
 
   /** The queues this worker serves. */

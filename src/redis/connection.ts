@@ -1,20 +1,22 @@
 /**
- * Where Redis is: `redis://`, `rediss://` (TLS) or `unix://` URLs with an optional ACL user and
- * password, turned into ioredis options for BullMQ; and how a CLI in another shell finds the
- * triggerer's embedded redis (a discovery file in the state directory).
+ * Connections to Redis, made in one place: a URL (see url.ts) becomes BullMQ connection options for
+ * a server or a Sentinel group, or an ioredis `Cluster` for a Redis Cluster (BullMQ takes a cluster
+ * only as a client); `connect` makes every further client of the same kind. Also how a CLI in
+ * another shell finds the triggerer's embedded redis (a discovery file in the state directory).
  */
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionOptions, RedisOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { within } from '../util/within.js';
+import { InvalidRedisUrl, parseRedisUrl } from './url.js';
 
-/** A Redis URL that cannot be used. The message never contains the password. */
-export class InvalidRedisUrl extends Error {
-  override name = 'InvalidRedisUrl';
-}
+export { InvalidRedisUrl, parseRedisUrl, redactRedisUrl, type RedisTarget } from './url.js';
+
+/** A client of either kind: their commands, MULTI, pipelines, scripts and pub/sub are the same. */
+export type RedisClient = Redis | Cluster;
 
 /** No REDIS_URL and no running embedded redis to discover. */
 export class RedisNotFound extends Error {
@@ -32,50 +34,37 @@ export interface RedisDiscovery {
   startTicks?: number;
 }
 
-/** ioredis options for a URL: `redis://[user:pass@]host[:port][/db]`, `rediss://...`, `unix:///path`. */
+/**
+ * ioredis options for the URL of a server (`redis://[user:pass@]host[:port][/db]`, `rediss://...`,
+ * `unix:///path`) or of a Sentinel group (`redis+sentinel://...`). A cluster URL is refused: a
+ * cluster needs a client of its own kind, see {@link redisConnection}.
+ */
 export function redisOptions(url: string): RedisOptions {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new InvalidRedisUrl(
-      'Redis URL is not a URL (expected redis://host:port, rediss:// or unix:///path)',
-    );
+  const target = parseRedisUrl(url);
+  if (target.kind === 'cluster') {
+    throw new InvalidRedisUrl('a redis+cluster:// URL needs a cluster client: use redisConnection(url)');
   }
-  const username = parsed.username ? decodeURIComponent(parsed.username) : undefined;
-  const password = parsed.password ? decodeURIComponent(parsed.password) : undefined;
-  const auth = { ...(username && { username }), ...(password && { password }) };
-  if (parsed.protocol === 'unix:') {
-    if (!parsed.pathname) throw new InvalidRedisUrl('unix:// Redis URL needs a socket path');
-    return { path: parsed.pathname, ...auth };
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new InvalidRedisUrl(
-      `unsupported Redis URL scheme ${parsed.protocol} (expected redis:, rediss:, unix:)`,
-    );
-  }
-  const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : undefined;
-  if (db !== undefined && !Number.isInteger(db)) {
-    throw new InvalidRedisUrl(`Redis URL database '${parsed.pathname.slice(1)}' is not a number`);
-  }
-  return {
-    host: parsed.hostname || '127.0.0.1',
-    port: parsed.port ? Number(parsed.port) : 6379,
-    ...(db !== undefined && { db }),
-    ...auth,
-    ...(parsed.protocol === 'rediss:' && { tls: { servername: parsed.hostname } }),
-  };
+  return target.options;
 }
 
-/** The URL with its password replaced by `***`, for logs. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.protocol === 'unix:' ? `unix://${parsed.pathname}` : parsed.toString();
-  } catch {
-    return '(invalid Redis URL)';
-  }
+/**
+ * BullMQ connection options for any Redis URL: options for a server or a Sentinel group, a new
+ * ioredis `Cluster` (not connected until first used) for a cluster. BullMQ shares a client it is
+ * given and never closes it: close it with {@link releaseConnection} once what used it is closed.
+ */
+export function redisConnection(url: string): ConnectionOptions {
+  const target = parseRedisUrl(url);
+  if (target.kind !== 'cluster') return target.options;
+  // BullMQ's workers block: their clients must retry a command without end, as for a server.
+  return new Cluster(target.nodes, {
+    lazyConnect: true,
+    redisOptions: { ...target.options, maxRetriesPerRequest: null },
+  });
+}
+
+/** Closes a connection made by {@link redisConnection} when it is a client; options need nothing. */
+export async function releaseConnection(connection: ConnectionOptions, waitMs = 1000): Promise<void> {
+  if (connection instanceof Redis || connection instanceof Cluster) await closeConnection(connection, waitMs);
 }
 
 /**
@@ -152,19 +141,29 @@ export async function findRedisUrl({
 }
 
 /**
- * A new ioredis connection from BullMQ connection options (or a duplicate of a given client). With
- * `errors`, the 'error' events ioredis emits while it reconnects are logged at debug (readiness and
- * the callers' own failures report an outage) instead of as ioredis's "Unhandled error event".
+ * A new client from BullMQ connection options, of their kind: a duplicate of a given client (a
+ * cluster's too), else a server or sentinel client. `extra` are ioredis options; on a cluster those
+ * of each node's connection go to its `redisOptions`. With `errors`, the 'error' events ioredis emits
+ * while it reconnects are logged at debug (readiness and the callers' own failures report an outage)
+ * instead of as ioredis's "Unhandled error event".
  */
 export function connect(
   connection: ConnectionOptions,
   extra: Partial<RedisOptions> = {},
   errors?: { logger: Logger; what: string },
-): Redis {
+): RedisClient {
   const redis =
-    connection instanceof Redis
-      ? connection.duplicate(extra)
-      : new Redis({ ...(connection as RedisOptions), maxRetriesPerRequest: null, ...extra });
+    connection instanceof Cluster
+      ? // A duplicate connects at once, as a new server client does (the template waits for its first use).
+        connection.duplicate([], clusterOptions(connection, { lazyConnect: false, ...extra }))
+      : connection instanceof Redis
+        ? connection.duplicate(extra)
+        : new Redis({
+            ...(connection as RedisOptions),
+            maxRetriesPerRequest: null,
+            ...sentinelRetry(extra),
+            ...extra,
+          });
   if (errors)
     redis.on('error', (error: Error) =>
       errors.logger.debug({ err: error }, `${errors.what} connection error`),
@@ -173,10 +172,38 @@ export function connect(
 }
 
 /**
+ * A retry policy given for the connection holds for reaching the sentinels too: ioredis asks them
+ * again without end by default, and a disconnect does not stop it.
+ */
+function sentinelRetry(extra: Partial<RedisOptions>): Partial<RedisOptions> {
+  return extra.retryStrategy === undefined ? {} : { sentinelRetryStrategy: extra.retryStrategy };
+}
+
+/** Options of a cluster's whole client; every other ioredis option is one of each node's connection. */
+const CLUSTER_LEVEL = new Set([
+  'shardedSubscribers',
+  'lazyConnect',
+  'enableAutoPipelining',
+  'enableOfflineQueue',
+  'enableReadyCheck',
+]);
+
+/** `extra` split between a cluster's own options and its nodes' (`retryStrategy` is the cluster's). */
+function clusterOptions(cluster: Cluster, extra: Partial<RedisOptions>): ClusterOptions {
+  const own: Record<string, unknown> = {};
+  const nodes: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(extra)) {
+    if (key === 'retryStrategy') own.clusterRetryStrategy = value;
+    else (CLUSTER_LEVEL.has(key) ? own : nodes)[key] = value;
+  }
+  return { ...own, redisOptions: { ...cluster.options.redisOptions, ...nodes } };
+}
+
+/**
  * Closes a connection: QUIT, waited for at most `waitMs` (with `maxRetriesPerRequest: null` a Redis
  * that is away never answers and would hold a shutdown forever), then the socket is dropped.
  */
-export async function closeConnection(redis: Redis, waitMs = 1000): Promise<void> {
+export async function closeConnection(redis: RedisClient, waitMs = 1000): Promise<void> {
   await within(redis.quit(), waitMs);
   redis.disconnect();
 }

@@ -8,8 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { protocolKeys } from '../protocol/index.js';
+import { prefixFor } from './prefix.js';
 
 /** Default beat period (Airflow's triggerer beats every 5 s, too). */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
@@ -42,7 +43,7 @@ export interface TriggererInfo extends TriggererLoad {
 /** Options for {@link startHeartbeat}. */
 export interface HeartbeatOptions {
   /** An ioredis connection the caller owns (the heartbeat never closes it). */
-  redis: Redis;
+  redis: RedisClient;
   /** Read at every beat. */
   load: () => TriggererLoad;
   /** @default `<hostname>-<pid>-<random>` */
@@ -51,7 +52,7 @@ export interface HeartbeatOptions {
   intervalMs?: number;
   /** Lifetime of a beat; the triggerer counts as gone this long after its last one. @default 3 × interval */
   ttlMs?: number;
-  /** The fleet's BullMQ key prefix. @default 'bull' */
+  /** The fleet's BullMQ key prefix. @default 'bull' ('{bull}' on a cluster) */
   prefix?: string;
   /** Which fleet beats: the triggerers or the job step workers. @default 'triggerers' */
   fleet?: Fleet;
@@ -79,7 +80,7 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
       `heartbeat needs interval > 0 and ttl > interval (got ${intervalMs} ms, ${ttlMs} ms)`,
     );
   }
-  const keys = fleetKeys(options.prefix, options.fleet);
+  const keys = fleetKeys(prefixFor(options.redis, options.prefix), options.fleet);
   const id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const key = keys.member(id);
   const identity = {
@@ -148,10 +149,10 @@ return 0`;
  * has not expired, oldest first; prunes the ids of expired ones.
  */
 export async function listTriggerers(
-  redis: Redis,
+  redis: RedisClient,
   { prefix, fleet }: { prefix?: string; fleet?: Fleet } = {},
 ): Promise<TriggererInfo[]> {
-  const keys = fleetKeys(prefix, fleet);
+  const keys = fleetKeys(prefixFor(redis, prefix), fleet);
   const ids = await redis.zrange(keys.set, 0, '-1');
   if (ids.length === 0) return [];
   const pipeline = redis.pipeline();
@@ -173,7 +174,7 @@ export async function listTriggerers(
 export type Fleet = 'triggerers' | 'workers';
 
 /** The sorted set of a fleet and the hash of one member. */
-function fleetKeys(prefix: string | undefined, fleet: Fleet = 'triggerers') {
+function fleetKeys(prefix: string, fleet: Fleet = 'triggerers') {
   const keys = protocolKeys(prefix);
   return fleet === 'workers'
     ? { set: keys.workers, member: keys.worker }

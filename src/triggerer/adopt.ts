@@ -4,7 +4,7 @@
  */
 import type { Job } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Logger } from 'pino';
 import type { TriggerEvent } from '../protocol/index.js';
 import type { ClaimingWorker } from '../queue/claims.js';
@@ -21,7 +21,7 @@ const STREAM_POLL_MS = 5;
 export interface AdoptContext {
   /** The worker, unless closing (then nothing is taken). */
   readonly worker: ClaimingWorker<unknown, TriggerEvent> | undefined;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly holdings: Holdings;
   readonly lockDurationMs: number;
   readonly logger: Logger;

@@ -6,7 +6,7 @@
  * marker, which every triggerer checks right after it claims a job (after it started listening for
  * that trigger, so no cancel falls in between).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { CancelRequestSchema, DEFAULT_PREFIX, protocolKeys, type CancelRequest } from '../protocol/index.js';
@@ -57,8 +57,8 @@ export class CancelSignals {
     resolve: (text: string | null) => void;
     reject: (error: unknown) => void;
   }[] = [];
-  private subscriber: Redis | undefined;
-  private reader: Redis | undefined;
+  private subscriber: RedisClient | undefined;
+  private reader: RedisClient | undefined;
 
   constructor(
     private readonly connection: ConnectionOptions,

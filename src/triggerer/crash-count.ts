@@ -5,7 +5,7 @@
  * rolling deploys) meets more crashes than that without being at fault: once a trigger has been
  * watched for a while by a holder that did not die of it, its count goes back to 0.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 
 /** Sets the job's stalled counter to 0, if `token` still holds its lock (one atomic step). */
 const FORGIVE = `
@@ -18,7 +18,7 @@ return -1`;
  * Resets the crash count of the job at `jobKey` (BullMQ's `queue.toKey(id)`) held under `token`.
  * Resolves false when the lock is no longer this holder's (nothing changed).
  */
-export async function forgiveCrashes(redis: Redis, jobKey: string, token: string): Promise<boolean> {
+export async function forgiveCrashes(redis: RedisClient, jobKey: string, token: string): Promise<boolean> {
   const result = await redis.eval(FORGIVE, 2, jobKey, `${jobKey}:lock`, token);
   return result !== -1;
 }

@@ -3,7 +3,7 @@
  * lock and all, to a listening peer; what no peer takes goes back to wait. A crash hands nothing
  * over: its locks run out and BullMQ's stalled check returns the triggers to wait.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Logger } from 'pino';
 import type { ClaimingWorker } from '../queue/claims.js';
 import {
@@ -30,7 +30,7 @@ const OFFER_WAIT_MS = 10_000;
 export interface GiveBackContext {
   readonly worker: Pick<ClaimingWorker, 'id' | 'extendJobLocks'>;
   /** The hand-off connection, if the triggerer got as far as opening it. */
-  readonly redis: Redis | undefined;
+  readonly redis: RedisClient | undefined;
   readonly prefix: string;
   readonly lockDurationMs: number;
   readonly logger: Logger;
@@ -158,7 +158,7 @@ export async function giveBack(ctx: GiveBackContext, holdings: Holding[]): Promi
 /** giveBack's Redis part: stop and offer, wait for the peers, withdraw and move back what is left. */
 async function offer(
   ctx: GiveBackContext,
-  redis: Redis,
+  redis: RedisClient,
   stopper: Stopper,
   settle: (list: Holding[], move: boolean) => void,
 ): Promise<Omit<GiveBackResult, 'stoppedAt'>> {

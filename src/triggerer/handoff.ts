@@ -15,10 +15,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Job, type ConnectionOptions, type JobJson } from 'bullmq';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 import { DEFAULT_PREFIX, protocolKeys } from '../protocol/index.js';
-import { closeConnection, connect } from '../redis/connection.js';
+import { announce, listen, type Listener } from '../redis/announce.js';
+import { closeConnection, connect, type RedisClient } from '../redis/connection.js';
 import { within } from '../util/within.js';
 
 /** One claim: a job held under a lock token. */
@@ -161,7 +162,7 @@ export interface Offered {
  * {@link offerChunks}. See {@link offerStream}.
  */
 export async function offerClaims(
-  redis: Redis,
+  redis: RedisClient,
   options: {
     owner: string;
     prefix: string;
@@ -188,7 +189,7 @@ export async function offerClaims(
  * after the announcement rejects; claims it held were never offered.
  */
 export async function offerStream(
-  redis: Redis,
+  redis: RedisClient,
   options: {
     owner: string;
     prefix: string;
@@ -205,7 +206,8 @@ export async function offerStream(
   const push = (multi: ChainableCommander, claims: readonly Claim[]) =>
     claims.length === 0 ? multi : multi.rpush(listKey, ...claims.map(encodeClaim)).pexpire(listKey, ttlMs);
   await execAll(push(redis.multi().del(listKey, doneKey(listKey), completeKey(listKey)), first));
-  const peers = await redis.publish(
+  const peers = await announce(
+    redis,
     handOffChannel(options.prefix),
     JSON.stringify({ list: listKey, ...(rest && { streamed: true }) }),
   );
@@ -242,7 +244,7 @@ export interface Taken {
  * Pops up to `count` offered claims (each goes to exactly one caller). For a streamed offer, the pop
  * and the complete flag are read at once: complete with fewer than `count` means the list is done.
  */
-export async function takeClaims(redis: Redis, offer: Offer, count: number): Promise<Taken> {
+export async function takeClaims(redis: RedisClient, offer: Offer, count: number): Promise<Taken> {
   if (count <= 0) return { claims: [], complete: !offer.streamed };
   const [[popError, popped], [, flag]] = ((await redis
     .multi()
@@ -260,12 +262,12 @@ export async function takeClaims(redis: Redis, offer: Offer, count: number): Pro
 }
 
 /** A peer is done with an offer: it took what it had room for (maybe nothing). */
-export async function doneWithOffer(redis: Redis, listKey: string, ttlMs: number): Promise<void> {
+export async function doneWithOffer(redis: RedisClient, listKey: string, ttlMs: number): Promise<void> {
   await redis.multi().incr(doneKey(listKey)).pexpire(doneKey(listKey), ttlMs).exec();
 }
 
 /** Takes back every claim still offered, atomically against peers' pops. */
-export async function withdrawClaims(redis: Redis, listKey: string): Promise<Claim[]> {
+export async function withdrawClaims(redis: RedisClient, listKey: string): Promise<Claim[]> {
   const result = await redis
     .multi()
     .lrange(listKey, 0, -1)
@@ -280,7 +282,7 @@ export async function withdrawClaims(redis: Redis, listKey: string): Promise<Cla
  * with it (the others are full), or `maxMs` passed (so the locks never run out under a slow peer).
  */
 export async function offerSettled(
-  redis: Redis,
+  redis: RedisClient,
   listKey: string,
   { peers, maxMs, pollMs = 20 }: { peers: number; maxMs: number; pollMs?: number },
 ): Promise<void> {
@@ -300,8 +302,8 @@ export async function offerSettled(
  * a command connection for offering and taking claims. Stop listening before offering your own.
  */
 export class HandOffs {
-  private subscriber: Redis | undefined;
-  private commands: Redis | undefined;
+  private subscriber: Listener | undefined;
+  private commands: RedisClient | undefined;
 
   constructor(
     private readonly connection: ConnectionOptions,
@@ -314,17 +316,16 @@ export class HandOffs {
   async start(): Promise<void> {
     const errors = { logger: this.logger, what: 'hand-off' };
     this.commands = connect(this.connection, {}, errors);
-    this.subscriber = connect(this.connection, {}, errors);
-    this.subscriber.on('message', (_channel: string, message: string) => {
+    const onMessage = (message: string) => {
       const offer = parseOffer(message, this.prefix);
       if (offer === undefined) this.logger.warn('ignoring a malformed hand-off announcement');
       else this.onOffer(offer);
-    });
-    await this.subscriber.subscribe(handOffChannel(this.prefix));
+    };
+    this.subscriber = await listen(this.connection, handOffChannel(this.prefix), onMessage, errors);
   }
 
   /** The command connection (offers, takes, withdrawals). */
-  get redis(): Redis {
+  get redis(): RedisClient {
     if (!this.commands) throw new Error('hand-offs not started');
     return this.commands;
   }
@@ -338,8 +339,8 @@ export class HandOffs {
     const subscriber = this.subscriber;
     this.subscriber = undefined;
     if (!subscriber) return;
-    await within(subscriber.unsubscribe(handOffChannel(this.prefix)), CLOSE_WAIT_MS);
-    subscriber.disconnect();
+    await within(subscriber.unsubscribe(), CLOSE_WAIT_MS);
+    subscriber.redis.disconnect();
   }
 
   /** Stops listening and closes the command connection. */

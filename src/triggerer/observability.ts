@@ -4,8 +4,8 @@
  * own code about claiming and watching triggers.
  */
 import type { ConnectionOptions } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { connect, type RedisClient } from '../redis/connection.js';
 import { startHeartbeat, type Heartbeat, type TriggererLoad } from '../redis/heartbeat.js';
 import { startHealthServer, type HealthServer, type HealthStatus } from './http.js';
 import type { TriggererMetrics } from './metrics.js';
@@ -120,10 +120,8 @@ export async function startObservability(options: ObservabilityOptions): Promise
   };
 }
 
-/** A connection of the heartbeat's own: a client instance is duplicated, options make a new one. */
-function heartbeatConnection(connection: ConnectionOptions): Redis {
-  const candidate = connection as { duplicate?: () => unknown };
-  if (typeof candidate.duplicate === 'function') return candidate.duplicate() as Redis;
+/** A connection of the heartbeat's own, of the connection's kind. */
+function heartbeatConnection(connection: ConnectionOptions): RedisClient {
   // Fail a beat fast when Redis is away rather than queue it: the next beat retries anyway.
-  return new Redis({ ...(connection as RedisOptions), maxRetriesPerRequest: 1, lazyConnect: false });
+  return connect(connection, { maxRetriesPerRequest: 1 });
 }

@@ -3,7 +3,7 @@
  * that applies them (`triggererSettings`): no other module writes a default of its own.
  */
 import type { ConnectionOptions } from 'bullmq';
-import { DEFAULT_PREFIX } from '../protocol/index.js';
+import { prefixFor } from '../redis/prefix.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../redis/heartbeat.js';
 
 export { DEFAULT_HEARTBEAT_INTERVAL_MS };
@@ -74,7 +74,7 @@ export interface TriggererOptions {
   crashResetMs?: number;
   /** Poll interval of an endpoint when a trigger names none. @default 5000 */
   defaultIntervalMs?: number;
-  /** BullMQ key prefix. @default 'bull' */
+  /** BullMQ key prefix; on a Redis Cluster it must hold a hash tag. @default 'bull' ('{bull}' on a cluster) */
   prefix?: string;
   /** @default createLogger(): pino JSON at info, pretty in a terminal, credentials redacted */
   logger?: Logger;
@@ -131,7 +131,7 @@ export function triggererSettings(options: TriggererOptions): TriggererSettings 
     maxStalledCount: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
     crashResetMs: options.crashResetMs ?? DEFAULT_CRASH_RESET_MS,
     defaultIntervalMs: options.defaultIntervalMs ?? DEFAULT_INTERVAL_MS,
-    prefix: options.prefix ?? DEFAULT_PREFIX,
+    prefix: prefixFor(options.connection, options.prefix),
     metricsHost: options.metricsHost ?? DEFAULT_METRICS_HOST,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
     sharePollers: options.sharePollers ?? true,

@@ -5,7 +5,7 @@
  * peer that knows its endpoint) leaves its job as it is.
  */
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Logger } from 'pino';
 import type { Observable } from 'rxjs';
 import { RECORD_LIMITS, type TriggerEvent, type TriggerOutcome } from '../protocol/index.js';
@@ -84,7 +84,7 @@ export interface RunContext {
   /** Cancel requests from any process, once started. */
   cancels(): CancelSignals | undefined;
   /** A Redis connection of the triggerer's, once started. */
-  redis(): Redis | undefined;
+  redis(): RedisClient | undefined;
   /** The Redis key of a trigger's job. */
   jobKey(triggerId: string): string;
   /** This triggerer's heartbeat id, once started. */
