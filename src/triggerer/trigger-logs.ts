@@ -4,7 +4,7 @@
  * the trigger, made by a second pino logger with the same redaction, and written in batches: a
  * burst of lines is one round trip, and a slow or absent Redis never holds up a trigger.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Logger } from 'pino';
 import { protocolKeys, TRIGGER_LOG_LIMITS } from '../protocol/index.js';
 import { createLogger, type LogLevel } from './logger.js';
@@ -24,7 +24,7 @@ export class TriggerLogStore {
 
   constructor(
     /** The connection to write with, once there is one (lines wait in the buffer until then). */
-    private readonly redis: () => Redis | undefined,
+    private readonly redis: () => RedisClient | undefined,
     prefix: string,
     private readonly onError: (error: unknown) => void = () => {},
   ) {
