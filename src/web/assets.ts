@@ -33,6 +33,7 @@ const FILES: Record<string, [file: string, type: string]> = {
   '/assets/app.js': ['app.js', 'text/javascript; charset=utf-8'],
   '/assets/dom.js': ['dom.js', 'text/javascript; charset=utf-8'],
   '/assets/views.js': ['views.js', 'text/javascript; charset=utf-8'],
+  '/assets/chart.js': ['chart.js', 'text/javascript; charset=utf-8'],
   '/assets/icon.svg': ['icon.svg', 'image/svg+xml'],
 };
 

@@ -175,6 +175,47 @@ describe('status page in Chromium', () => {
     await watched.page.close();
   });
 
+  test('the chart draws the last hour of poll latency per endpoint and resume latency as inline SVG', async () => {
+    const connection = world.redis.url;
+    // Fires at its first poll of box: one watched poll and one resume to chart.
+    await defer(
+      {
+        classpath: 'supervisor.ProgramStateTrigger',
+        kwargs: { endpoint: 'box', programs: ['steady'], states: ['RUNNING'] },
+      },
+      { connection, id: 'charted' },
+    );
+    await waitUntil(
+      async () =>
+        (await describeTrigger('charted', { connection })).event?.status === 'fired' ? true : undefined,
+      { what: 'the charted trigger fired' },
+    );
+    const overview = (await (await fetch(`${world.url}/api/overview`)).json()) as {
+      chart: {
+        poll: Record<string, { count: number; p50Ms: number; p99Ms: number }[]>;
+        resume: { count: number }[];
+      };
+    };
+    assert.ok((overview.chart.poll.box?.at(-1)?.count ?? 0) >= 1, JSON.stringify(overview.chart));
+    assert.ok((overview.chart.resume.at(-1)?.count ?? 0) >= 1, JSON.stringify(overview.chart));
+    const watched = await browser.open(world.url);
+    await watched.page.waitForSelector('[data-chart="poll"] svg polyline', { timeout: 10_000 });
+    await watched.page.waitForSelector('[data-chart="resume"] svg circle', { timeout: 10_000 });
+    const legend = await watched.page.$eval(
+      '[data-chart="poll"] .legend',
+      (e: { textContent: string | null }) => e.textContent ?? '',
+    );
+    assert.match(legend, /box/);
+    const tip = await watched.page.$eval(
+      '[data-chart="resume"] circle title',
+      (e: { textContent: string | null }) => e.textContent ?? '',
+    );
+    assert.match(tip, /^resume .*: p50 [\d.]+ m?s, p99 [\d.]+ m?s, \d+ samples$/);
+    assert.deepEqual(watched.violations, []);
+    assert.deepEqual(watched.errors, []);
+    await watched.page.close();
+  });
+
   test('cancel is refused without the token and, with it, cancels the trigger', async () => {
     const connection = world.redis.url;
     const { triggerId } = await defer(

@@ -5,6 +5,7 @@
  * and the two actions, which send the token the operator typed (kept in this tab's sessionStorage
  * only) as `Authorization: Bearer`. No value is ever inserted as markup (see dom.js).
  */
+import { chartsView } from './chart.js';
 import { h } from './dom.js';
 import {
   endpointsView,
@@ -82,6 +83,7 @@ function render() {
   byId('triggerers-summary').textContent = `${healthy} healthy of ${o.triggerers.length} live`;
   byId('triggerers').replaceChildren(triggerersView(o.triggerers));
   byId('workers').replaceChildren(workersView(o.workers));
+  byId('charts').replaceChildren(chartsView(o.chart, now));
   byId('endpoints').replaceChildren(endpointsView(o.endpoints, now));
   renderFilters(o);
   if (state.triggers)
