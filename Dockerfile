@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
-# The triggerer image: Node LTS on Debian slim, Debian's supervisor (for the supervisor steps) and
-# redis-server (the embedded default when no REDIS_URL is given), running as a non-root user.
+# The image of the main command: the triggerer and a job step worker in one process (as scripts/start
+# runs them), on Node LTS on Debian slim, with Debian's supervisor (for the supervisor steps) and
+# redis-server (the embedded default when no REDIS_URL is given), as a non-root user. Run a role
+# alone with the command `triggerer` (without --worker) or `worker`.
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
@@ -28,4 +30,4 @@ USER triggerer
 EXPOSE 9464
 # tini forwards SIGTERM so the triggerer hands its triggers off instead of being killed.
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/supervisor-triggerer.js"]
-CMD ["triggerer", "--metrics-host", "0.0.0.0"]
+CMD ["triggerer", "--worker", "--metrics-host", "0.0.0.0"]

@@ -45,7 +45,8 @@ test('the README quick start runs as written: the event is printed, nothing is l
   });
   const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
     (resolve, reject) => {
-      const child = spawn('bash', ['-euo', 'pipefail', '-c', script], {
+      // The README's install step first (it compiles dist/, which the CLI runs), then the quick start.
+      const child = spawn('bash', ['-euo', 'pipefail', '-c', `scripts/setup >&2\n${script}`], {
         cwd: ROOT,
         // mktemp makes the demo folder in our temporary folder; no Redis from the caller's environment.
         env: { ...process.env, TMPDIR: tmp.path, REDIS_URL: '' },
@@ -55,8 +56,13 @@ test('the README quick start runs as written: the event is printed, nothing is l
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      // A quick start that hangs fails here with what it printed; its processes are stopped below.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
       child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
     },
   );
   assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
