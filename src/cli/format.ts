@@ -33,3 +33,10 @@ export function duration(ms: number): string {
   if (s < 172_800) return `${Math.round(s / 3600)}h`;
   return `${Math.round(s / 86_400)}d`;
 }
+
+/** `text` cut to `max` characters, its middle replaced by `…` (ids and paths differ at both ends). */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const head = Math.ceil((max - 1) / 2);
+  return `${text.slice(0, head)}…${text.slice(text.length - (max - 1 - head))}`;
+}

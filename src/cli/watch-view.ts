@@ -6,7 +6,7 @@
  */
 import { TRIGGER_STATES } from '../client/index.js';
 import type { TriggererInfo } from '../redis/heartbeat.js';
-import { ago, duration, relative, table } from './format.js';
+import { ago, clip, duration, relative, table } from './format.js';
 import type { WatchSnapshot } from './watch-snapshot.js';
 
 /** How a frame is laid out. */
@@ -30,6 +30,12 @@ export interface FrameOptions {
 const MAX_TRIGGERERS = 6;
 const MAX_WORKERS = 4;
 const MAX_JOBS = 8;
+/**
+ * Characters at most of a cell that may be long (ids, endpoints of jobs, which name their
+ * supervisord.conf), so that one long value does not push every column after it off the screen.
+ */
+const WIDE = 44;
+const NARROW = 32;
 /** Triggers shown when the frame goes to a pipe. */
 const PLAIN_TRIGGERS = 20;
 
@@ -75,7 +81,7 @@ export function renderFrame(snapshot: WatchSnapshot | undefined, options: FrameO
       String(t.pid),
       health(t, now),
       `${t.running}/${t.capacity}`,
-      watching(t),
+      clip(watching(t), WIDE),
     ]),
     MAX_TRIGGERERS,
     'none: no triggerer has beaten in the last few intervals',
@@ -98,12 +104,12 @@ export function renderFrame(snapshot: WatchSnapshot | undefined, options: FrameO
     `JOBS (${snapshot.jobs.length + snapshot.moreJobs})`,
     ['NAME', 'RUN', 'STEP', 'CYCLE', 'RETRIGGERS', 'PROGRAMS', 'LAST EVENT'],
     snapshot.jobs.map((j) => [
-      j.name,
+      clip(j.name, NARROW),
       j.active ? 'active' : (j.outcome?.status ?? 'ended'),
       j.step,
       String(j.cycle),
       j.limits.maxretrigger === undefined ? String(j.retriggers) : `${j.retriggers}/${j.limits.maxretrigger}`,
-      j.programs.map((p) => `${p.name} ${p.state}`).join(', ') || '-',
+      clip(j.programs.map((p) => `${p.name} ${p.state}`).join(', ') || '-', WIDE),
       j.events[0]
         ? `${ago(now - Date.parse(j.events[0].at))} ${j.events[0].step}: ${j.events[0].message}`
         : '-',
@@ -119,10 +125,10 @@ export function renderFrame(snapshot: WatchSnapshot | undefined, options: FrameO
     `TRIGGERS  ${counts}`,
     ['ID', 'STATE', 'CLASSPATH', 'ENDPOINT', 'AGE', 'DEADLINE', 'OUTCOME'],
     snapshot.triggers.map((t) => [
-      t.triggerId,
+      clip(t.triggerId, WIDE),
       t.state,
-      t.classpath,
-      t.endpoint ?? '-',
+      clip(t.classpath, NARROW),
+      clip(t.endpoint ?? '-', NARROW),
       duration(t.ageMs),
       t.deadline === undefined ? '-' : relative(Date.parse(t.deadline) - now),
       t.status ?? (t.lock ? (t.lock.held ? 'held' : 'lock lost') : '-'),
