@@ -15,6 +15,24 @@ export default tseslint.config(
     },
   },
   {
+    // The status page's scripts run in the browser.
+    files: ['src/web/static/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'document',
+          'window',
+          'Node',
+          'fetch',
+          'sessionStorage',
+          'EventSource',
+          'setInterval',
+          'URLSearchParams',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -38,6 +38,13 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
     summary: 'show live triggerers and triggers per endpoint and state',
     load: async () => (await import('./status.js')).run,
   },
+  top: {
+    summary: 'a live full-screen status view (status --watch)',
+    load: async () => {
+      const { run } = await import('./status.js');
+      return (args, io) => run(['--watch', ...args], io);
+    },
+  },
 };
 
 export function usage(): string {

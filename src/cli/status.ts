@@ -18,13 +18,15 @@ import {
 } from '../client/index.js';
 import type { TriggererInfo } from '../redis/heartbeat.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
-import { REDIS_FLAGS, REDIS_HELP, redisUrlOf, usageErrors } from './args.js';
+import { durationFlag, REDIS_FLAGS, REDIS_HELP, redisUrlOf, usageErrors } from './args.js';
+import { ago, relative, table } from './format.js';
 import { triggerLogsText } from './trigger-logs.js';
 
 const HELP = `usage: supervisor-triggerer status [--json]
        supervisor-triggerer status --triggers [--state S]... [--endpoint NAME] [--limit N] [--json]
        supervisor-triggerer status ID [--json]
        supervisor-triggerer status ID --logs [--json]
+       supervisor-triggerer status --watch [--interval DUR] [--json]   (also: supervisor-triggerer top)
 
 Without arguments: the live triggerers (heartbeats in Redis) with their load, then the triggers per
 endpoint (kwargs.endpoint; '-' for none) and state. --json prints { triggerers: [...], triggers: {...} }.
@@ -32,6 +34,9 @@ With --triggers: one line per trigger, newest first within each state. With ID: 
 (classpath, kwargs with secret-like keys redacted, state, lock, age, deadline, event or failure).
 With ID --logs: the trigger's own log lines (the triggerer's lines for it) and the program logs its
 event carries.
+With --watch: a full-screen view redrawn every interval (triggerers, workers, triggers, jobs with
+their programs); q or Ctrl-C quits. When stdout is not a terminal it prints a plain frame every
+interval instead; with --json, one JSON object per line.
 
 options:
   --json                 print JSON instead of tables
@@ -40,9 +45,14 @@ options:
   --endpoint NAME        only triggers naming that endpoint ('-': naming none)
   --limit N              at most N triggers (default 100)
   --logs                 with ID: its log lines and its event's program logs
+  --watch                live view, redrawn every --interval
+  --interval DUR         period of --watch (default 2s; at least 200ms)
 ${REDIS_HELP}`;
 
 const COLUMNS: (keyof StateCounts)[] = ['waiting', 'active', 'delayed', 'completed', 'failed'];
+/** Period of `--watch`, and the shortest one allowed (each frame is a few Redis round trips). */
+const DEFAULT_WATCH_MS = 2000;
+const MIN_WATCH_MS = 200;
 /** Characters of a kwargs or payload line in the text view (the values themselves are bounded too). */
 const LINE_CHARS = 2000;
 
@@ -58,6 +68,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         endpoint: { type: 'string' },
         limit: { type: 'string' },
         logs: { type: 'boolean' },
+        watch: { type: 'boolean' },
+        interval: { type: 'string' },
         ...REDIS_FLAGS,
       },
       strict: true,
@@ -76,12 +88,26 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     values.endpoint !== undefined ||
     values.limit !== undefined;
   if (list && triggerId !== undefined) throw new UsageError('give a trigger id or --triggers, not both');
+  if (values.watch && (list || triggerId !== undefined)) {
+    throw new UsageError(
+      '--watch shows everything: give no trigger id, --triggers, --state, --endpoint or --limit',
+    );
+  }
+  if (values.interval !== undefined && !values.watch) throw new UsageError('--interval goes with --watch');
+  const intervalMs =
+    values.interval === undefined ? DEFAULT_WATCH_MS : durationFlag('--interval', values.interval);
+  if (intervalMs < MIN_WATCH_MS)
+    throw new UsageError(`--interval: at least ${MIN_WATCH_MS}ms, got '${values.interval}'`);
   const states = values.state === undefined ? undefined : statesOf(values.state);
   const limit = values.limit === undefined ? undefined : positiveInt('--limit', values.limit);
   if (values.logs && triggerId === undefined) throw new UsageError('--logs needs a trigger id');
   const connection = await redisUrlOf(values, io);
   if (triggerId !== undefined && values.logs)
     return showTriggerLogs(triggerId, connection, values.json === true, io);
+  if (values.watch) {
+    const { processTerminal, watchStatus } = await import('./status-watch.js');
+    return watchStatus({ url: connection, intervalMs, json: values.json === true }, processTerminal());
+  }
   if (triggerId !== undefined) return showTrigger(triggerId, connection, values.json === true, io);
   if (list) {
     const found = await listTriggers({
@@ -239,39 +265,7 @@ function line(value: unknown): string {
     : `${text.slice(0, LINE_CHARS)}… (${text.length - LINE_CHARS} more characters)`;
 }
 
-function ago(ms: number): string {
-  return `${duration(ms)} ago`;
-}
-
-function relative(ms: number): string {
-  return ms >= 0 ? `in ${duration(ms)}` : `${duration(-ms)} ago`;
-}
-
-/** `45s`, `12m`, `3h`, `2d`. */
-function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.round(s / 60)}m`;
-  if (s < 172_800) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86_400)}d`;
-}
-
 function endpointsCell(t: TriggererInfo): string {
   const entries = Object.entries(t.endpoints).sort(([a], [b]) => a.localeCompare(b));
   return entries.length === 0 ? '-' : entries.map(([name, n]) => `${name}:${n}`).join(' ');
-}
-
-/** Left-aligned columns, indented by two spaces; control characters in a cell are shown as `?`. */
-function table(cells: string[][]): string[] {
-  // eslint-disable-next-line no-control-regex
-  const rows = cells.map((r) => r.map((cell) => cell.replace(/[\u0000-\u001f\u007f]/g, '?')));
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map(
-    (r) =>
-      '  ' +
-      r
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-  );
 }

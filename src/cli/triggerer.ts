@@ -26,6 +26,7 @@ import { RedisCall } from '../client/connection.js';
 import { parseDuration } from '../config/duration.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
 import { usageErrors } from './args.js';
+import { loadStatusToken, statusPage } from '../web/index.js';
 
 const HELP = `usage: supervisor-triggerer triggerer [options]
 
@@ -44,7 +45,8 @@ options:
   --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info)
   --metrics-port N|none    serve /metrics /healthz /readyz on port N (default 9464; 0: any free
                            port, logged; none: off)
-  --metrics-host ADDR      address of that server (default 127.0.0.1; 0.0.0.0 in a container)
+  --metrics-host ADDR      address of that server (default 127.0.0.1; 0.0.0.0 in a container); it
+                           also serves the status page at / (status_page: false in the config: off)
   --worker                 also run a job step worker in this process (what scripts/start does)
   --worker-config FILE     that worker's config (see 'worker --help')
 `;
@@ -83,6 +85,15 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     await RedisCall.run(redisUrl, async (call) => void (await call.redis().ping()));
     const registry = await TriggerRegistry.withPlugins([...config.plugins, ...(values.plugin ?? [])]);
     const connections = await ConnectionResolver.create({ connections: config.connections, env: io.env });
+    const port = metricsPort(values['metrics-port'] ?? config.metrics_port);
+    // The page only where the server runs; its token is read now, so a bad one stops the start.
+    const page =
+      port !== null && config.status_page
+        ? statusPage({
+            token: await loadStatusToken({ file: config.status_token_file, env: io.env }),
+            logger,
+          })
+        : undefined;
     // the endpoints of the jobs' watches are resolved from the job files their workers registered
     endpoints = new JobEndpoints(connections, { connection, env: io.env });
     triggerer = new Triggerer({
@@ -97,8 +108,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       crashResetMs: config.crash_reset_after,
       sharePollers: config.share_pollers,
       logger,
-      metricsPort: metricsPort(values['metrics-port'] ?? config.metrics_port),
+      metricsPort: port,
       metricsHost: values['metrics-host'] ?? config.metrics_host,
+      ...(page && { statusPage: page }),
       heartbeatIntervalMs: config.heartbeat_interval,
       onOffered: () => logger.info({ nice: yieldCpu() }, 'hand-off offered; giving way on the CPU'),
     });

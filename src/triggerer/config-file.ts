@@ -60,6 +60,17 @@ export const TriggererConfigSchema = z
       .optional()
       .describe('port of /metrics /healthz /readyz (default 9464); 0: any free port; none: no server'),
     metrics_host: z.string().min(1).default(DEFAULT_METRICS_HOST).describe('address of that server'),
+    status_page: z
+      .boolean()
+      .default(true)
+      .describe('serve the status page at / of that server (read-only unless a status token is set)'),
+    status_token_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'file whose first line is the token the status page actions require ($SUPERVISOR_TRIGGERER_STATUS_TOKEN wins)',
+      ),
     heartbeat_interval: Duration(100, 3_600_000, '100ms to 1h')
       .default(DEFAULT_HEARTBEAT_INTERVAL_MS)
       .describe('period of the heartbeat `status` reads'),
@@ -112,6 +123,8 @@ export async function loadTriggererConfig(path: string): Promise<TriggererConfig
     ...config,
     plugins: config.plugins.map(local),
     state_dir: config.state_dir === undefined ? undefined : resolve(base, config.state_dir),
+    status_token_file:
+      config.status_token_file === undefined ? undefined : resolve(base, config.status_token_file),
     connections: Object.fromEntries(
       Object.entries(config.connections).map(([name, c]) => [
         name,

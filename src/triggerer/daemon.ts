@@ -25,6 +25,8 @@ import { triggererSettings, type TriggererOptions, type TriggererSettings } from
 import { HANDED_OFF, LOCK_LOST } from './outcomes.js';
 import { Pacer } from '../util/pacer.js';
 import { SharedPollers } from './pollers.js';
+import { ProgramTables } from './program-tables.js';
+import type { TriggererView } from './view.js';
 import { settable } from '../util/settable.js';
 import { runTrigger, type PollerSource, type RunContext } from './trigger-run.js';
 import { within } from '../util/within.js';
@@ -65,6 +67,8 @@ export class Triggerer {
   private readonly runContext: RunContext;
   /** The options with their defaults. */
   private readonly settings: TriggererSettings;
+  /** What the polls of this process last saw of each endpoint (the status page shows it). */
+  private readonly programTables = new ProgramTables();
 
   constructor(options: TriggererOptions) {
     const settings = triggererSettings(options);
@@ -89,7 +93,10 @@ export class Triggerer {
         refreshEndpoint: options.endpoints.refresh && ((name) => options.endpoints.refresh!(name)),
         logger: this.logger,
         defaultIntervalMs,
-        onPoll: (endpoint, outcome, ms) => this.metrics.observePoll(endpoint, outcome, ms),
+        onPoll: (endpoint, outcome, ms, sight) => {
+          this.metrics.observePoll(endpoint, outcome, ms);
+          this.programTables.observe(endpoint, sight, ms);
+        },
         share: settings.sharePollers,
       });
     this.pollers = pollers;
@@ -222,6 +229,8 @@ export class Triggerer {
         workerRunning: () => this.worker?.isRunning() ?? false,
         metricsPort: this.settings.metricsPort,
         metricsHost: this.settings.metricsHost,
+        ...(this.settings.metricsPort != null &&
+          this.settings.statusPage && { routes: this.settings.statusPage(this.view()) }),
         heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
         prefix,
       });
@@ -310,6 +319,32 @@ export class Triggerer {
     } catch (error) {
       this.logger.warn({ err: error }, 'onOffered failed');
     }
+  }
+
+  /** The read-only view of this triggerer that its status page reads. */
+  private view(): TriggererView {
+    const { connection, prefix, capacity, endpoints } = this.settings;
+    const tables = this.programTables;
+    return {
+      id: () => this.id,
+      connection,
+      prefix,
+      capacity,
+      running: () => this.running,
+      endpointNames: () => endpoints.names?.() ?? [],
+      pollCounters: () => this.pollers.stats?.() ?? {},
+      endpoints: () => tables.rows(),
+      pollEndpoint: async (endpoint) => {
+        const started = performance.now();
+        try {
+          const infos = await this.pollers.client(endpoint).getAllProcessInfo();
+          tables.observe(endpoint, { infos }, performance.now() - started);
+        } catch (error) {
+          tables.observe(endpoint, { error }, performance.now() - started);
+        }
+      },
+      latencyHistory: () => this.metrics.latencyHistory(),
+    };
   }
 
   /** Takes what a closing peer offers (see adopt.ts). */

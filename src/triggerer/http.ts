@@ -1,7 +1,8 @@
 /**
  * The triggerer's health and metrics server: `/metrics` (Prometheus text), `/healthz` (liveness: the
- * event loop answers) and `/readyz` (readiness: Redis connected and the worker claiming). Plain
- * node:http, loopback by default, read-only.
+ * event loop answers) and `/readyz` (readiness: Redis connected and the worker claiming), plus the
+ * routes it is given (the status page, src/web/). Plain node:http, loopback by default; read-only
+ * but for the routes' own token-guarded actions.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +25,17 @@ export interface MetricsSource {
   readonly contentType: string;
 }
 
+/**
+ * More routes on the same server (the status page): tried first, for any method; a request they do
+ * not take falls through to /metrics, /healthz and /readyz.
+ */
+export interface HttpRoutes {
+  /** Answers the request and resolves true, or resolves false to leave it to the next routes. */
+  handle(request: IncomingMessage, response: ServerResponse): Promise<boolean>;
+  /** Ends what they hold open (streams, timers, connections); called when the server closes. */
+  close?(): Promise<void>;
+}
+
 /** Options for {@link startHealthServer}. */
 export interface HealthServerOptions {
   /** TCP port; 0 picks a free one. @default 9464 */
@@ -32,6 +44,8 @@ export interface HealthServerOptions {
   host?: string;
   metrics: MetricsSource;
   health: () => HealthStatus | Promise<HealthStatus>;
+  /** Routes tried before the health and metrics ones (the status page). @default none */
+  routes?: HttpRoutes;
 }
 
 /** A running health server. */
@@ -58,6 +72,8 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     throw new HealthServerError(`metrics port must be an integer from 0 to 65535, got ${port}`);
   }
   const server = createServer((request, response) => {
+    // Nothing this server answers may be sniffed as another type or framed by another site.
+    response.setHeader('X-Content-Type-Options', 'nosniff');
     handle(request, response, options).catch((error: unknown) => {
       send(response, 500, 'text/plain; charset=utf-8', `${(error as Error).message ?? String(error)}\n`);
     });
@@ -73,11 +89,12 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     port: bound,
     host,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await options.routes?.close?.();
+      await closed;
+    },
   };
 }
 
@@ -86,6 +103,7 @@ async function handle(
   response: ServerResponse,
   options: HealthServerOptions,
 ): Promise<void> {
+  if (options.routes && (await options.routes.handle(request, response))) return;
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.setHeader('Allow', 'GET, HEAD');
     send(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
@@ -109,7 +127,12 @@ async function handle(
       return;
     }
     default:
-      send(response, 404, 'text/plain; charset=utf-8', 'not found: try /metrics, /healthz, /readyz\n');
+      send(
+        response,
+        404,
+        'text/plain; charset=utf-8',
+        `not found: try ${options.routes ? '/, ' : ''}/metrics, /healthz, /readyz\n`,
+      );
   }
 }
 

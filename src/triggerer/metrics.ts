@@ -6,12 +6,21 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TriggerStatus } from '../protocol/index.js';
+import { LatencySeries, type LatencyPoint } from './latency-series.js';
 
 /** Prefix of every triggerer series. */
 export const METRIC_PREFIX = 'supervisor_triggerer_';
 
 /** Whether a poll answered. */
 export type PollOutcome = 'ok' | 'error';
+
+/** What {@link TriggererMetrics.latencyHistory} returns. */
+export interface LatencyHistory {
+  /** Answered polls, per endpoint. */
+  poll: Record<string, LatencyPoint[]>;
+  /** From the state change a watcher saw to its event committed (the continuation resumes). */
+  resume: LatencyPoint[];
+}
 
 /** Options for {@link TriggererMetrics}. */
 export interface TriggererMetricsOptions {
@@ -38,6 +47,10 @@ export class TriggererMetrics {
   private readonly polls: Counter<'endpoint' | 'outcome'>;
   private readonly pollDuration: Histogram<'endpoint'>;
   private readonly eventLatency: Histogram;
+  /** Per-minute p50/p99 of answered polls per endpoint, over the last hour (the status page's chart). */
+  private readonly pollSeries = new LatencySeries();
+  /** Per-minute p50/p99 of the resume latency (event latency), over the last hour. */
+  private readonly resumeSeries = new LatencySeries({ maxKeys: 1 });
   private watchers: () => Record<string, number> = () => ({});
   private held: () => number = () => this.running;
 
@@ -149,12 +162,13 @@ export class TriggererMetrics {
   triggerFinished(status: TriggerStatus, latencyMs?: number): void {
     this.running = Math.max(0, this.running - 1);
     this.finished.inc({ status });
-    if (latencyMs !== undefined) this.eventLatency.observe(Math.max(0, latencyMs) / 1000);
+    if (latencyMs !== undefined) this.observeEventLatency(latencyMs);
   }
 
   /** One event committed `latencyMs` after the state change its watcher saw (when known only then). */
   observeEventLatency(latencyMs: number): void {
     this.eventLatency.observe(Math.max(0, latencyMs) / 1000);
+    this.resumeSeries.observe('resume', latencyMs);
   }
 
   /** A trigger went back to wait without an event (hand-off); it no longer counts as running. */
@@ -181,6 +195,13 @@ export class TriggererMetrics {
   observePoll(endpoint: string, outcome: PollOutcome, durationMs: number): void {
     this.polls.inc({ endpoint, outcome });
     this.pollDuration.observe({ endpoint }, Math.max(0, durationMs) / 1000);
+    // A refused or unreachable endpoint answers in no time or a timeout: not the latency to chart.
+    if (outcome === 'ok') this.pollSeries.observe(endpoint, durationMs);
+  }
+
+  /** The last hour, a point per minute: poll latency per endpoint and resume latency. */
+  latencyHistory(): LatencyHistory {
+    return { poll: this.pollSeries.history(), resume: this.resumeSeries.history().resume ?? [] };
   }
 
   /** Reads the triggers held at each scrape (the daemon's claims). */

@@ -7,7 +7,7 @@ import type { ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { connect, type RedisClient } from '../redis/connection.js';
 import { startHeartbeat, type Heartbeat, type TriggererLoad } from '../redis/heartbeat.js';
-import { startHealthServer, type HealthServer, type HealthStatus } from './http.js';
+import { startHealthServer, type HealthServer, type HealthStatus, type HttpRoutes } from './http.js';
 import type { TriggererMetrics } from './metrics.js';
 import { within } from '../util/within.js';
 
@@ -25,6 +25,8 @@ export interface ObservabilityOptions {
   metricsPort?: number | null;
   /** @default '127.0.0.1' */
   metricsHost?: string;
+  /** More routes of that server (the status page); closed with it. @default none */
+  routes?: HttpRoutes;
   /** @default 5000 */
   heartbeatIntervalMs?: number;
   /** The fleet's BullMQ key prefix (the heartbeat's keys are built from it). @default 'bull' */
@@ -91,10 +93,17 @@ export async function startObservability(options: ObservabilityOptions): Promise
         ...(options.metricsHost !== undefined && { host: options.metricsHost }),
         metrics: options.metrics,
         health,
+        ...(options.routes && { routes: options.routes }),
       });
-      logger.info({ url: server.url }, 'serving /metrics, /healthz, /readyz');
+      logger.info(
+        { url: server.url },
+        options.routes
+          ? 'serving the status page, /metrics, /healthz, /readyz'
+          : 'serving /metrics, /healthz, /readyz',
+      );
     }
   } catch (error) {
+    if (!server) await options.routes?.close?.();
     await heartbeat?.stop().catch(() => undefined);
     redis.disconnect();
     throw error;

@@ -10,8 +10,10 @@ export { DEFAULT_HEARTBEAT_INTERVAL_MS };
 import type { Logger } from 'pino';
 import type { SupervisorEndpoint } from '../supervisor/endpoint.js';
 import type { TriggerLookup } from './intake.js';
+import type { HttpRoutes } from './http.js';
 import type { TriggererMetrics } from './metrics.js';
 import type { PollerSource } from './trigger-run.js';
+import type { TriggererView } from './view.js';
 
 /** Default number of triggers one process watches at once (Airflow's default, too). */
 export const DEFAULT_CAPACITY = 1000;
@@ -84,6 +86,11 @@ export interface TriggererOptions {
   metricsPort?: number | null;
   /** Address of that server. @default '127.0.0.1' */
   metricsHost?: string;
+  /**
+   * Builds more routes of the metrics server from a view of this triggerer: the status page
+   * (`statusPage()` of src/web/). Served only when a metrics port is set. @default none
+   */
+  statusPage?: (view: TriggererView) => HttpRoutes;
   /** Heartbeat period in ms (the beat lives 3 periods). @default 5000 */
   heartbeatIntervalMs?: number;
   /** Share one poll per endpoint and interval among its triggers (false: the benchmark baseline). @default true */

@@ -34,8 +34,16 @@ export interface SharedPollersOptions {
    * @default none: endpoints never change
    */
   refreshEndpoint?: (name: string) => Promise<boolean>;
-  /** Called after every finished poll (the daemon feeds its metrics from it). */
-  onPoll?: (endpoint: string, outcome: 'ok' | 'error', durationMs: number) => void;
+  /**
+   * Called after every finished poll (the daemon feeds its metrics and the status page's program
+   * tables from it) with the process table it returned or the error it failed with.
+   */
+  onPoll?: (
+    endpoint: string,
+    outcome: 'ok' | 'error',
+    durationMs: number,
+    sight: { infos: ProcessInfo[] } | { error: unknown },
+  ) => void;
   /**
    * Share one poll among the subscribers of an endpoint and interval. False gives every subscriber
    * its own poll: the "not shared" baseline of the scale benchmark, never a production setting.
@@ -287,7 +295,12 @@ export class SharedPollers {
           stats.polls += 1;
           stats.lastPollMs = result.durationMs;
           stats.lastPollAt = Date.now();
-          this.options.onPoll?.(endpoint, result.ok ? 'ok' : 'error', result.durationMs);
+          this.options.onPoll?.(
+            endpoint,
+            result.ok ? 'ok' : 'error',
+            result.durationMs,
+            result.ok ? { infos: result.value } : { error: result.error },
+          );
           if (result.ok) {
             if (failing) logger?.info('endpoint poll recovered');
             failing = false;
