@@ -11,6 +11,7 @@ import {
   TRIGGER_STATES,
   TriggerNotFound,
   triggerStatus,
+  triggerLogsText,
   type StateCounts,
   type TriggerDetail,
   type TriggerState,
@@ -20,7 +21,6 @@ import type { TriggererInfo } from '../redis/heartbeat.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
 import { durationFlag, REDIS_FLAGS, REDIS_HELP, redisUrlOf, usageErrors } from './args.js';
 import { ago, relative, table } from './format.js';
-import { triggerLogsText } from './trigger-logs.js';
 
 const HELP = `usage: supervisor-triggerer status [--json]
        supervisor-triggerer status --triggers [--state S]... [--endpoint NAME] [--limit N] [--json]

@@ -17,7 +17,7 @@ export {
 export { readTriggerEvent } from './continuation.js';
 export { readTriggerLogs, type TriggerLogs, type TriggerLogLine } from './trigger-log.js';
 export { programLogs, type ProgramLogs, type EventLogTail } from '../protocol/index.js';
-export { programLogsText } from './log-text.js';
+export { logLineText, programLogsText, triggerLogsText } from './log-text.js';
 export {
   triggerStatus,
   liveTriggerers,

@@ -210,7 +210,9 @@ export async function runTrigger(
 /** Fails a record that cannot become a trigger, once, keeping no secret and nothing over the bounds. */
 async function refuse(ctx: RunContext, job: Job, error: InvalidTriggerRecord): Promise<never> {
   const triggerId = boundText(job.id ?? '', RECORD_LIMITS.maxNameChars);
+  // Kept with the trigger's own log too: the line a task most needs to read back is why it was refused.
   ctx.logger.warn({ triggerId, kind: error.kind, reason: error.message }, 'bad trigger record');
+  ctx.triggerLog?.warn({ triggerId, kind: error.kind, reason: error.message }, 'bad trigger record');
   const kept = refusedRecordData(job.data, error);
   if (kept !== undefined) await job.updateData(kept).catch(() => undefined);
   // Its continuation sees a `failed` event (readTriggerEvent), so it counts as one.

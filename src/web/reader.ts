@@ -7,7 +7,7 @@
  * is away fails a read fast (and the page says so) instead of queueing it.
  */
 import { Queue, type ConnectionOptions } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type RedisOptions } from 'ioredis';
 import {
   describeTrigger,
   listTriggers,
@@ -16,10 +16,13 @@ import {
   type TriggerList,
   type TriggerState,
 } from '../client/status.js';
+import { triggerLogsText } from '../client/log-text.js';
+import { readTriggerLogs } from '../client/trigger-log.js';
 import { shownValue } from '../client/redact.js';
 import { runStatus, type RunStatus } from '../jobs/runs.js';
 import { RunStore, type RunEvent } from '../jobs/store.js';
 import { TRIGGERS_QUEUE } from '../protocol/index.js';
+import { connect, type RedisClient } from '../redis/connection.js';
 import { listTriggerers, type TriggererInfo } from '../redis/heartbeat.js';
 import type { LatencyHistory } from '../triggerer/metrics.js';
 import type { EndpointRow } from '../triggerer/program-tables.js';
@@ -112,10 +115,10 @@ export interface TriggerFilter {
 /** One trigger in full, with a place for its logs. */
 export interface TriggerDetailView extends TriggerDetail {
   /**
-   * The trigger's log lines. Per-trigger logs are not stored yet: the page says so, and shows the
-   * event's payload, which carries what the watcher reported.
+   * What the trigger left, as text (its own log lines, then its event's program logs), or why it
+   * could not be read.
    */
-  logs: { available: false; note: string };
+  logs: { text: string } | { error: string };
 }
 
 /** Options for {@link StatusReader}. */
@@ -137,7 +140,7 @@ export const MAX_NAME_CHARS = 256;
 
 /** Reads what the page shows; one Redis connection, opened at the first read. */
 export class StatusReader {
-  private redis: Redis | undefined;
+  private redis: RedisClient | undefined;
   private queue: Queue | undefined;
   private store: RunStore | undefined;
   private readonly connection: ConnectionOptions;
@@ -219,13 +222,14 @@ export class StatusReader {
       connection: this.connection,
       prefix: this.view.prefix,
     });
-    return {
-      ...detail,
-      logs: {
-        available: false,
-        note: 'per-trigger logs are not stored yet; the event payload shows what the watcher reported',
-      },
-    };
+    const logs = await readTriggerLogs(triggerId, {
+      connection: this.connection,
+      prefix: this.view.prefix,
+    }).then(
+      (found) => ({ text: triggerLogsText(triggerId, found) }),
+      (error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }),
+    );
+    return { ...detail, logs };
   }
 
   /** The connection options the page's SDK calls use (cancel, stop). */
@@ -258,12 +262,11 @@ export class StatusReader {
     }));
   }
 
-  private open(): { redis: Redis; queue: Queue; store: RunStore } {
+  private open(): { redis: RedisClient; queue: Queue; store: RunStore } {
     if (!this.redis || !this.queue || !this.store) {
       // A read fails within seconds while Redis is away (the page says so and retries at its next
       // tick) instead of waiting for it without end.
-      const redis = new Redis({
-        ...(this.connection as RedisOptions),
+      const redis = connect(this.connection, {
         maxRetriesPerRequest: 1,
         commandTimeout: 5000,
         retryStrategy: (times: number) => Math.min(times * 200, 2000),
@@ -278,8 +281,12 @@ export class StatusReader {
   }
 }
 
-/** Connection options of the page's own: a client instance given to the triggerer is never shared. */
+/**
+ * Connection options of the page's own: a client instance given to the triggerer is never shared (a
+ * Cluster client is kept: its options describe the cluster, not one node, and `connect` duplicates it).
+ */
 function optionsOf(connection: ConnectionOptions): ConnectionOptions {
+  if (connection instanceof Cluster) return connection;
   const client = connection as { duplicate?: unknown; options?: RedisOptions };
   return typeof client.duplicate === 'function' ? ({ ...client.options } as ConnectionOptions) : connection;
 }

@@ -153,6 +153,22 @@ describe('status page in Chromium', () => {
     );
     assert.match(kwargs, /"note": "<img src=x id=injected>"/);
     assert.match(kwargs, /"password": "\[redacted\]"/);
+    // What the trigger left: its own log lines (the triggerer's line refusing it), as text.
+    const logs = await waitUntil(
+      async () => {
+        const body = (await (await fetch(`${world.url}/api/triggers/hostile-1`)).json()) as {
+          logs: { text?: string };
+        };
+        return body.logs.text?.includes('  (none)\nprogram logs') === false ? body.logs.text : undefined;
+      },
+      { timeoutMs: 10_000, what: "hostile-1's log lines kept" },
+    );
+    assert.match(logs, /^trigger hostile-1: its log \([1-9]\d* lines?\)\n/);
+    const shown = await watched.page.$eval(
+      '[data-detail] [data-logs]',
+      (e: { tagName: string; textContent: string | null }) => `${e.tagName} ${e.textContent ?? ''}`,
+    );
+    assert.match(shown, /^PRE trigger hostile-1: its log/);
     const markup = await watched.page.evaluate(() => ({
       scripts: document.scripts.length,
       injected: document.querySelectorAll('#injected, main script, main b, main img').length,

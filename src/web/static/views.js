@@ -206,7 +206,9 @@ export function triggerDetailView(t, now, { actions, onCancel, onClose, message 
     t.task !== undefined ? [h('h4', {}, 'task'), h('pre', {}, json(t.task))] : null,
     t.event ? [h('h4', {}, 'event payload'), h('pre', { 'data-payload': '' }, json(t.event.payload))] : null,
     h('h4', {}, 'logs'),
-    h('p', { class: 'muted', 'data-logs': '' }, t.logs?.note ?? 'no logs'),
+    t.logs?.text !== undefined
+      ? h('pre', { 'data-logs': '' }, t.logs.text)
+      : h('p', { class: 'muted', 'data-logs': '' }, t.logs?.error ?? 'no logs'),
   );
 }
 
