@@ -57,6 +57,14 @@ export function durationFlag(flag: string, text: string): number {
   }
 }
 
+/** A flag's positive integer; anything else is a usage error naming the flag. */
+export function positiveIntFlag(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new UsageError(`${flag}: expected a positive integer, got '${text}'`);
+  return value;
+}
+
 /** Exit code of `defer --wait` / `cancel --wait` per event status. */
 export const EXIT_BY_STATUS: Record<TriggerStatus, number> = {
   fired: EXIT_OK,

@@ -19,7 +19,7 @@ import {
 } from '../client/index.js';
 import type { TriggererInfo } from '../redis/heartbeat.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io.js';
-import { durationFlag, REDIS_FLAGS, REDIS_HELP, redisUrlOf, usageErrors } from './args.js';
+import { durationFlag, positiveIntFlag, REDIS_FLAGS, REDIS_HELP, redisUrlOf, usageErrors } from './args.js';
 import { ago, relative, table } from './format.js';
 
 const HELP = `usage: supervisor-triggerer status [--json]
@@ -99,7 +99,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   if (intervalMs < MIN_WATCH_MS)
     throw new UsageError(`--interval: at least ${MIN_WATCH_MS}ms, got '${values.interval}'`);
   const states = values.state === undefined ? undefined : statesOf(values.state);
-  const limit = values.limit === undefined ? undefined : positiveInt('--limit', values.limit);
+  const limit = values.limit === undefined ? undefined : positiveIntFlag('--limit', values.limit);
   if (values.logs && triggerId === undefined) throw new UsageError('--logs needs a trigger id');
   const connection = await redisUrlOf(values, io);
   if (triggerId !== undefined && values.logs)
@@ -247,14 +247,6 @@ function statesOf(values: string[]): TriggerState[] {
     }
   }
   return states as TriggerState[];
-}
-
-function positiveInt(flag: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new UsageError(`${flag}: expected a positive integer, got '${text}'`);
-  }
-  return value;
 }
 
 /** A value as one JSON line, cut at LINE_CHARS. */

@@ -23,9 +23,8 @@ import {
   releaseConnection,
 } from '../redis/connection.js';
 import { RedisCall } from '../client/connection.js';
-import { parseDuration } from '../config/duration.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
-import { usageErrors } from './args.js';
+import { durationFlag, positiveIntFlag, usageErrors } from './args.js';
 import { loadStatusToken, statusPage } from '../web/index.js';
 
 const HELP = `usage: supervisor-triggerer triggerer [options]
@@ -100,10 +99,16 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       connection,
       registry,
       endpoints,
-      capacity: values.capacity === undefined ? config.capacity : positiveInt('--capacity', values.capacity),
-      lockDurationMs: duration('--lock-duration', values['lock-duration']) ?? config.lock_duration,
+      capacity:
+        values.capacity === undefined ? config.capacity : positiveIntFlag('--capacity', values.capacity),
+      lockDurationMs:
+        values['lock-duration'] === undefined
+          ? config.lock_duration
+          : durationFlag('--lock-duration', values['lock-duration']),
       stalledIntervalMs:
-        duration('--stalled-interval', values['stalled-interval']) ?? config.stalled_interval,
+        values['stalled-interval'] === undefined
+          ? config.stalled_interval
+          : durationFlag('--stalled-interval', values['stalled-interval']),
       defaultIntervalMs: config.default_interval,
       crashResetMs: config.crash_reset_after,
       sharePollers: config.share_pollers,
@@ -209,22 +214,6 @@ function waitForSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
   });
-}
-
-function positiveInt(flag: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new UsageError(`${flag}: expected a positive integer, got '${text}'`);
-  return value;
-}
-
-function duration(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return parseDuration(text);
-  } catch (error) {
-    throw new UsageError(`${flag}: ${(error as Error).message}`);
-  }
 }
 
 /**
