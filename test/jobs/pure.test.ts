@@ -1,12 +1,14 @@
 /** The jobs' pure parts: end conditions in a time zone, names, hook points and environment, job keys. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, jobOptions, validateJob } from '../../src/config/index.js';
+import { ConfigError, jobOptions, resolveJob, validateJob } from '../../src/config/index.js';
 import { hookEnvironment } from '../../src/jobs/hooks.js';
 import { endtimeOn, limitReached, limitsOf } from '../../src/jobs/limits.js';
 import { loadJob } from '../../src/jobs/load.js';
 import { jobNameOf, stepJobId, watchTriggerId } from '../../src/jobs/names.js';
 import { HOOK_POINTS, STEPS, stepHook } from '../../src/jobs/points.js';
+import { hostOf } from '../../src/jobs/host.js';
+import { endpointNameOf } from '../../src/jobs/steps/watch.js';
 
 describe('end conditions', () => {
   test('endtime is that time of day in the job’s zone, on the reference day there', () => {
@@ -82,6 +84,35 @@ describe('names', () => {
       'web.20300101T080000Z-1a2b.3.start-programs',
     );
     assert.equal(watchTriggerId('web.x', 2), 'web.x.2.trigger');
+  });
+
+  test('a watched endpoint is named by the whole SSH login: hosts that differ by port or user never share one', async () => {
+    const nameOn = async (host: Record<string, unknown>) => {
+      const config = validateJob({
+        working_dir: '/srv/app',
+        program: { a: { command: 'a' } },
+        host: { hostname: 'gw.example', identity_file: '/keys/id', ...host },
+      });
+      return endpointNameOf(hostOf(config), await resolveJob(config, { files: null }));
+    };
+    const names = [
+      await nameOn({ port: 2201, username: 'deploy' }),
+      await nameOn({ port: 2202, username: 'deploy' }),
+      await nameOn({ port: 2201, username: 'ops' }),
+    ];
+    assert.equal(names[0], 'job@ssh.deploy@gw.example:2201:/srv/app/supervisord.conf');
+    assert.equal(new Set(names).size, 3, names.join(', '));
+    // the queue stays one per hostname: any worker reaching the host serves its jobs
+    assert.equal(
+      hostOf(
+        validateJob({
+          working_dir: '/srv/app',
+          program: { a: { command: 'a' } },
+          host: { hostname: 'gw.example', port: 2202, identity_file: '/k' },
+        }),
+      ).name,
+      'ssh.gw.example',
+    );
   });
 
   test('schedule must look like a cron pattern', () => {

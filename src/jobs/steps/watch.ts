@@ -13,7 +13,7 @@ import { check } from '../../supervisor/lifecycle/check.js';
 import { SupervisordNotRunning } from '../../supervisor/lifecycle/errors.js';
 import { jobPidfile, contextOf } from '../../supervisor/lifecycle/context.js';
 import { JOB_ENDPOINT_PREFIX } from '../endpoints.js';
-import type { JobHost } from '../host.js';
+import { endpointHostOf, type JobHost } from '../host.js';
 import { stepHook } from '../points.js';
 import type { LastEvent, RunData } from '../run-data.js';
 import { stepJobId, watchTriggerId } from '../names.js';
@@ -36,12 +36,12 @@ export const WATCH_CLASSPATH = 'supervisor.ProgramWatchTrigger';
 export const MAX_WATCH_FAILURES = 3;
 
 /**
- * The endpoint name a job's supervisord is watched under: one per supervisord on a host (its config
- * path), so jobs that share one share its poll. The triggerer resolves it from the job spec the
+ * The endpoint name a job's supervisord is watched under: one per supervisord on a host (its login
+ * and config path), so jobs that share one share its poll. The triggerer resolves it from the job spec the
  * worker registers under it, reading the job's credentials from its own copy of the files.
  */
 export function endpointNameOf(host: JobHost, job: ResolvedJob): string {
-  return `${JOB_ENDPOINT_PREFIX}${host.name}:${job.configPath}`;
+  return `${JOB_ENDPOINT_PREFIX}${endpointHostOf(host)}:${job.configPath}`;
 }
 
 /** `watch`: registers the endpoint and defers the watch trigger; its continuation is `evaluate`. */
