@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { within } from '../util/within.js';
 import { InvalidHookModule } from './errors.js';
 import { HOOK_POINTS, type HookPoint, type Step } from './points.js';
 import type { LastEvent, Outcome } from './run-data.js';
@@ -198,19 +199,14 @@ async function runFunctionHook(
   call: () => unknown,
   timeoutMs: number,
 ): Promise<{ ok: boolean; how: string }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
-  try {
-    const result = await Promise.race([Promise.resolve().then(call), timeout]);
-    if (result === 'timeout') return { ok: false, how: `timed out after ${timeoutMs} ms` };
-    return { ok: true, how: 'returned' };
-  } catch (error) {
-    return { ok: false, how: `threw: ${error instanceof Error ? error.message : String(error)}` };
-  } finally {
-    clearTimeout(timer);
-  }
+  let failure: { error: unknown } | undefined;
+  const run = Promise.resolve()
+    .then(call)
+    .catch((error: unknown) => void (failure = { error }));
+  if (!(await within(run, timeoutMs))) return { ok: false, how: `timed out after ${timeoutMs} ms` };
+  if (failure === undefined) return { ok: true, how: 'returned' };
+  const { error } = failure;
+  return { ok: false, how: `threw: ${error instanceof Error ? error.message : String(error)}` };
 }
 
 /**

@@ -135,6 +135,15 @@ describe('hook points', () => {
     assert.throws(() => validateJob({ ...base, hooks: { before_lunch: 'true' } }), /before_lunch/);
   });
 
+  test('hook_timeout is at most 24h (a longer timer would fire at once and kill every hook)', () => {
+    const base = { working_dir: '/tmp/x', program: { a: { command: 'a' } } };
+    assert.equal(jobOptions(validateJob({ ...base, hook_timeout: '24h' })).hookTimeoutMs, 86_400_000);
+    assert.throws(
+      () => validateJob({ ...base, hook_timeout: '30d' }),
+      (e: unknown) => e instanceof ConfigError && /hook_timeout: must be at most 24h/.test(e.message),
+    );
+  });
+
   test('the environment holds the run’s context; on_end and on_unhealthy add theirs', () => {
     const base = {
       point: 'on_end' as const,
