@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { loadHookModule } from '../jobs/hooks.js';
 import { localJobHost, queueOf, sshJobHostName } from '../jobs/host.js';
+import { MAX_TEARDOWN_RETRY_MS } from '../jobs/retries.js';
 import { JobWorker } from '../jobs/worker.js';
 import { loadWorkerConfig, parseWorkerConfig, type WorkerConfig } from '../jobs/worker-config.js';
 import { createLogger } from '../triggerer/logger.js';
@@ -35,6 +36,9 @@ options:
   --stalled-interval DUR   BullMQ stalled check period (default 2s)
   --close-grace DUR        on SIGTERM, how long steps in flight may finish (default 10s); the rest
                            are left to another worker
+  --teardown-retry DUR     how long a teardown step that fails for a reason that may pass (the host
+                           unreachable, a timeout) is tried again (default 10m, at most 1h); after
+                           that the run ends failed (teardown)
   --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info)
 `;
 
@@ -53,6 +57,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         'lock-duration': { type: 'string' },
         'stalled-interval': { type: 'string' },
         'close-grace': { type: 'string' },
+        'teardown-retry': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -90,6 +95,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     ...(values['close-grace'] !== undefined && {
       close_grace: durationFlag('--close-grace', values['close-grace']),
     }),
+    ...(values['teardown-retry'] !== undefined && {
+      teardown_retry: teardownRetry(values['teardown-retry']),
+    }),
   });
   try {
     logger.info({ redis: redactRedisUrl(redisUrl), queues: worker.queueNames }, 'worker ready');
@@ -118,6 +126,7 @@ export async function startWorker(
     stalledIntervalMs: config.stalled_interval,
     heartbeatIntervalMs: config.heartbeat_interval,
     closeGraceMs: config.close_grace,
+    teardownRetryMs: config.teardown_retry,
     logger,
     ...(hooks && { hooks }),
   });
@@ -142,6 +151,12 @@ function waitForSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
   });
+}
+
+function teardownRetry(text: string): number {
+  const ms = durationFlag('--teardown-retry', text);
+  if (ms > MAX_TEARDOWN_RETRY_MS) throw new UsageError(`--teardown-retry: at most 1h, got '${text}'`);
+  return ms;
 }
 
 function positiveInt(flag: string, text: string): number {

@@ -8,10 +8,10 @@ import { ProgramStartFailed } from '../../supervisor/lifecycle/errors.js';
 import { limitReached } from '../limits.js';
 import { stepHook } from '../points.js';
 import { restartNamed } from '../restart.js';
+import { targetOf } from '../teardown-target.js';
 import {
   hookFailed,
   interrupted,
-  jobOf,
   next,
   recordProgramStates,
   unhealthy,
@@ -52,16 +52,18 @@ export async function configureStep(ctx: StepContext): Promise<Successor> {
     });
   }
   return guarded(ctx, async () => {
-    const result = await configure(jobOf(ctx), ctx.lifecycle);
+    const job = await ctx.live();
+    const result = await configure(job, ctx.lifecycle);
     await ctx.note(`configured ${result.configPath}${result.changed ? '' : ' (unchanged)'}`);
-    return next(ctx.data, 'start');
+    // from now on teardown acts on what was configured here, whatever the job files say later
+    return next(ctx.data, 'start', { teardown: targetOf(job) });
   });
 }
 
 /** `start`: supervisord up with the job's config. */
 export async function startStep(ctx: StepContext): Promise<Successor> {
   return guarded(ctx, async () => {
-    const result = await start(jobOf(ctx), ctx.lifecycle);
+    const result = await start(await ctx.live(), ctx.lifecycle);
     await ctx.note(`supervisord ${result.action} (pid ${result.pid})${notes(result.notes)}`);
     return next(ctx.data, 'start-programs');
   });
@@ -70,7 +72,7 @@ export async function startStep(ctx: StepContext): Promise<Successor> {
 /** `start-programs`: every program RUNNING; `restart_on_initial` restarts them on the first cycle. */
 export async function startProgramsStep(ctx: StepContext): Promise<Successor> {
   return guarded(ctx, async () => {
-    const job = jobOf(ctx);
+    const job = await ctx.live();
     const restart = ctx.data.cycle === 1 && job.options.restartOnInitial;
     try {
       const result = await startPrograms(job, { ...ctx.lifecycle, restart });
@@ -93,7 +95,7 @@ export async function startProgramsStep(ctx: StepContext): Promise<Successor> {
 /** `restart-programs`: every program (restart_on_retrigger), or the unhealthy ones only. */
 export async function restartProgramsStep(ctx: StepContext): Promise<Successor> {
   return guarded(ctx, async () => {
-    const job = jobOf(ctx);
+    const job = await ctx.live();
     const which = ctx.data.restart ?? 'all';
     if (which === 'all') {
       try {

@@ -21,7 +21,7 @@ import {
   failed,
   hookFailed,
   interrupted,
-  jobOf,
+  declaredOf,
   next,
   recordProgramStates,
   teardown,
@@ -51,7 +51,7 @@ export async function watchStep(ctx: StepContext): Promise<Successor> {
   const before = stepHook('before', 'watch')!;
   const failure = hookFailed(ctx, await ctx.hook(before));
   if (failure) return failure;
-  const job = jobOf(ctx);
+  const job = declaredOf(ctx);
   const endpoint = endpointNameOf(ctx.host, job);
   await ctx.store.registerEndpoint(endpoint, ctx.spec);
   const { data } = ctx;
@@ -122,7 +122,7 @@ async function decide(ctx: StepContext, event: TriggerEvent): Promise<Successor>
       stop ?? `the watch trigger was cancelled (${String(event.payload.reason ?? 'no reason')})`;
     return teardown(data, { status: 'stopped', reason: 'stop', message });
   }
-  const job = jobOf(ctx);
+  const job = declaredOf(ctx);
   if (event.status === 'fired') {
     const decision = String(event.payload.decision);
     const reason = String(event.payload.reason ?? '');
@@ -164,7 +164,7 @@ async function watchFailed(ctx: StepContext, error: string): Promise<Successor> 
     return failed(data, 'watch', `the watch failed ${failures} times in a row: ${error}`);
   }
   const lifecycle = contextOf(ctx.lifecycle);
-  const down = (await jobPidfile(lifecycle, jobOf(ctx))).kind !== 'running';
+  const down = (await jobPidfile(lifecycle, declaredOf(ctx))).kind !== 'running';
   if (down) {
     const result = await unhealthy(ctx, [], `supervisord is not running (${error})`);
     // the restart of a supervisord that died is a start: supervisord, then every program
@@ -195,9 +195,9 @@ async function recordPrograms(ctx: StepContext, event: TriggerEvent): Promise<vo
   if (Array.isArray(event.payload.programs)) {
     return recordProgramStates(ctx, event.payload.programs as ProgramSummary[]);
   }
-  if (!ctx.job) return;
+  if (!ctx.declared) return;
   try {
-    const infos = (await check(ctx.job, ctx.lifecycle)).programs;
+    const infos = (await check(await ctx.live(), ctx.lifecycle)).programs;
     await recordProgramStates(
       ctx,
       infos.map((p) => {
