@@ -6,29 +6,21 @@
  * attempt, which every use waiting meanwhile shares, so a poll every 200 ms does not hammer a host
  * that is down, and the first use after it is back succeeds.
  */
-import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { inspect } from 'node:util';
-import type {
-  Client,
-  ClientChannel,
-  ConnectConfig,
-  ParsedKey,
-  ServerHostKeyAlgorithm,
-  SFTPWrapper,
-} from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm, SFTPWrapper } from 'ssh2';
 import type { EndpointTarget, EndpointTunnel } from '../endpoint.js';
 import {
-  HostAuthenticationFailed,
   HostError,
-  HostKeyRejected,
   HostUnreachable,
   IdentityUnusable,
-  RemoteCommandFailed,
   RemoteCommandTimeout,
+  type HostKeyRejected,
 } from './errors.js';
 import type { CommandResult } from './host.js';
-import { fingerprint, hostEntryName, hostKeyAlgorithms, judgeHostKey, knownKeysFor } from './known-hosts.js';
+import { hostKeyAlgorithms } from './known-hosts.js';
+import { channelError, connectError, forwardError } from './ssh-errors.js';
+import { agentSocketOf, identityOf, judgeOffered, knownKeysOf } from './ssh-login.js';
 import { sshName, type SshHostSettings } from './ssh-options.js';
 
 /** First wait after a failed connection attempt; it doubles up to `reconnectMaxMs`. */
@@ -52,7 +44,7 @@ export class SshConnection implements EndpointTunnel {
   constructor(
     readonly settings: SshHostSettings,
     /** Where the passphrase variable and `SSH_AUTH_SOCK` are read, at each connection. */
-    private readonly env: NodeJS.ProcessEnv,
+    readonly env: NodeJS.ProcessEnv,
   ) {
     this.name = sshName(settings);
   }
@@ -90,7 +82,7 @@ export class SshConnection implements EndpointTunnel {
         Math.max(0, deadline - Date.now()),
       );
       const opened = (error: Error | undefined, stream: ClientChannel) => {
-        if (error) return finish(this.channelError(error, what));
+        if (error) return finish(channelError(this, error, what));
         channel = stream;
         let output = '';
         const keep = (chunk: Buffer) => {
@@ -123,7 +115,7 @@ export class SshConnection implements EndpointTunnel {
       const session = new Promise<SFTPWrapper>((resolve, reject) => {
         this.use(client, what, reject, () =>
           client.sftp((error, sftp) => {
-            if (error) return reject(this.channelError(error, 'the SFTP subsystem'));
+            if (error) return reject(channelError(this, error, 'the SFTP subsystem'));
             sftp.on('close', () => {
               if (this.sftpOf?.client === client) this.sftpOf = undefined;
             });
@@ -145,7 +137,7 @@ export class SshConnection implements EndpointTunnel {
     const what = 'socketPath' in target ? target.socketPath : `${target.host}:${target.port}`;
     return new Promise((resolve, reject) => {
       const opened = (error: Error | undefined, channel: ClientChannel) => {
-        if (error) reject(this.forwardError(error, what));
+        if (error) reject(forwardError(this, error, what));
         else resolve(channel);
       };
       this.use(client, `forwarding to ${what}`, reject, () => {
@@ -213,12 +205,12 @@ export class SshConnection implements EndpointTunnel {
     const { settings } = this;
     // Loaded on first use: it takes ~200 ms, which a process with only local jobs never pays.
     const ssh2 = (await import('ssh2')).default;
-    const identity = await this.identity(ssh2.utils.parseKey);
-    const agent = this.agentSocket();
-    const known = settings.hostKey === undefined ? await this.knownKeys() : [];
+    const identity = await identityOf(this, ssh2.utils.parseKey);
+    const agent = agentSocketOf(this);
+    const known = settings.hostKey === undefined ? await knownKeysOf(this) : [];
     let rejected: HostKeyRejected | undefined;
     const hostVerifier = (offered: Buffer): boolean => {
-      rejected = this.judge(offered, known);
+      rejected = judgeOffered(this, offered, known);
       return rejected === undefined;
     };
     const algorithms = hostKeyAlgorithms(known) as ServerHostKeyAlgorithm[];
@@ -256,7 +248,7 @@ export class SshConnection implements EndpointTunnel {
         });
       });
       client.on('error', (error: Error & { level?: string }) => {
-        if (!ready) reject(rejected ?? this.connectError(error));
+        if (!ready) reject(rejected ?? connectError(this, error));
       });
       client.on('close', () => {
         if (this.client === client) this.client = undefined;
@@ -276,176 +268,6 @@ export class SshConnection implements EndpointTunnel {
       } catch (error) {
         reject(new IdentityUnusable(`${this.name}: ${(error as Error).message}`, this.name));
       }
-    });
-  }
-
-  /**
-   * The identity file and its passphrase (read from the variable the job names), checked to open
-   * with it so that a wrong passphrase is a clear error before any connection.
-   */
-  private async identity(
-    parseKey: (key: Buffer, passphrase?: string) => ParsedKey | ParsedKey[] | Error,
-  ): Promise<{ key: Buffer; passphrase: string | undefined } | undefined> {
-    const { identityFile, passphraseEnv } = this.settings;
-    if (identityFile === undefined) return undefined;
-    let text: Buffer;
-    try {
-      text = await readFile(identityFile);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new IdentityUnusable(
-        `identity_file ${identityFile} for ${this.name}: cannot read it (${code})`,
-        this.name,
-      );
-    }
-    let passphrase: string | undefined;
-    if (passphraseEnv !== undefined) {
-      passphrase = this.env[passphraseEnv];
-      if (passphrase === undefined) {
-        throw new IdentityUnusable(
-          `identity_file ${identityFile} for ${this.name}: passphrase_env ${passphraseEnv} is not set`,
-          this.name,
-        );
-      }
-    }
-    const parsed = parseKey(text, passphrase);
-    const key = Array.isArray(parsed) ? parsed[0] : parsed;
-    if (key instanceof Error || key === undefined || !key.isPrivateKey()) {
-      const why = key instanceof Error ? key.message : 'not a private key';
-      const hint =
-        passphraseEnv === undefined
-          ? ' (an encrypted key needs passphrase_env)'
-          : ` (passphrase from ${passphraseEnv})`;
-      throw new IdentityUnusable(`identity_file ${identityFile} for ${this.name}: ${why}${hint}`, this.name);
-    }
-    return { key: text, passphrase };
-  }
-
-  /** The agent socket, when the host signs with an agent. */
-  private agentSocket(): string | undefined {
-    const { agent } = this.settings;
-    if (agent === false) return undefined;
-    if (typeof agent === 'string') return agent;
-    const socket = this.env.SSH_AUTH_SOCK;
-    if (!socket) {
-      throw new IdentityUnusable(`${this.name}: agent is true but SSH_AUTH_SOCK is not set`, this.name);
-    }
-    return socket;
-  }
-
-  /** The known_hosts keys for this host (none when the file does not exist). */
-  private async knownKeys() {
-    const file = this.settings.knownHosts;
-    let text = '';
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') {
-        throw new HostKeyRejected(
-          `${this.name}: cannot read known_hosts ${file} (${code ?? 'unreadable'})`,
-          this.name,
-          '',
-          'unknown',
-        );
-      }
-    }
-    return knownKeysFor(text, this.settings.hostname, this.settings.port);
-  }
-
-  /** Undefined when the offered key is the expected one, else why it is refused. */
-  private judge(offered: Buffer, known: ReturnType<typeof knownKeysFor>): HostKeyRejected | undefined {
-    const { hostKey, knownHosts, hostname, port } = this.settings;
-    const print = fingerprint(offered);
-    if (hostKey !== undefined) {
-      if (print === hostKey) return undefined;
-      return new HostKeyRejected(
-        `${this.name} offered host key ${print}, not the pinned ${hostKey}: refused (if the host key was ` +
-          `changed on purpose, pin the new one in host.host_key)`,
-        this.name,
-        print,
-        'not-pinned',
-      );
-    }
-    const verdict = judgeHostKey(known, offered);
-    if (verdict === 'match') return undefined;
-    const entry = hostEntryName(hostname, port);
-    const messages = {
-      unknown:
-        `${this.name} offered host key ${print}, which ${knownHosts} does not list for ${entry}: refused. ` +
-        `Check the fingerprint with the host's owner, then add it (ssh-keyscan -p ${port} ${hostname} >> ${knownHosts}) ` +
-        `or pin it in host.host_key`,
-      changed:
-        `${this.name} offered host key ${print}, but ${knownHosts} lists another key for ${entry}: refused ` +
-        `(the host key changed: someone may be intercepting the connection, or the host was reinstalled)`,
-      revoked: `${this.name} offered host key ${print}, which ${knownHosts} marks @revoked: refused`,
-    };
-    return new HostKeyRejected(messages[verdict], this.name, print, verdict);
-  }
-
-  private connectError(error: Error & { level?: string; code?: string }): HostError {
-    const { settings } = this;
-    switch (error.level) {
-      case 'client-authentication': {
-        const offered = [
-          settings.identityFile && `identity_file ${settings.identityFile}`,
-          settings.agent !== false && 'the agent',
-        ].filter(Boolean);
-        return new HostAuthenticationFailed(
-          `${this.name} refused the key (${offered.join(', ')}): its public key is not in ` +
-            `~${settings.username}/.ssh/authorized_keys there`,
-          this.name,
-          { cause: error },
-        );
-      }
-      case 'client-timeout':
-        return new HostUnreachable(
-          `${this.name} did not complete the login within ${settings.connectTimeoutMs} ms (connect_timeout)`,
-          this.name,
-          'ETIMEDOUT',
-          { cause: error },
-        );
-      case 'client-socket':
-      case 'client-dns':
-        return new HostUnreachable(
-          `${this.name} is unreachable (${error.code ?? error.message})`,
-          this.name,
-          error.code,
-          {
-            cause: error,
-          },
-        );
-      default:
-        return new HostUnreachable(
-          `${this.name}: SSH handshake failed (${error.message})`,
-          this.name,
-          error.code,
-          {
-            cause: error,
-          },
-        );
-    }
-  }
-
-  /** A channel (exec, sftp) refused by a live connection. */
-  private channelError(error: Error, what: string): HostError {
-    return new RemoteCommandFailed(
-      `${this.name} refused a channel for ${what} (${error.message})`,
-      this.name,
-      {
-        cause: error,
-      },
-    );
-  }
-
-  /** A forwarding refused: nothing listens there (ECONNREFUSED), or sshd forbids forwarding. */
-  private forwardError(error: Error & { reason?: number }, what: string): Error {
-    const prohibited = error.reason === 1;
-    const reason = prohibited
-      ? `${this.name} does not allow forwarding (sshd: AllowStreamLocalForwarding / AllowTcpForwarding)`
-      : `${this.name} could not connect to ${what} (${error.message})`;
-    return Object.assign(new HostError(reason, this.name, { cause: error }), {
-      code: prohibited ? 'EACCES' : 'ECONNREFUSED',
     });
   }
 
