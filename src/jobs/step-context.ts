@@ -140,12 +140,25 @@ export function hookFailed(ctx: StepContext, result: HookResult): Successor | un
   return result.ok ? undefined : failed(ctx.data, 'hook', `hook failed: ${result.summary}`);
 }
 
+/** How an unhealthy run goes on when supervisord itself is gone. */
+export interface SupervisordDown {
+  /** Failed watches in a row so far, carried to the next watch. */
+  watchFailures: number;
+}
+
 /**
  * Programs unhealthy (the watch fired `restart`, or they failed to start): past maxretrigger the run
  * fails; otherwise the retrigger count goes up and the `on_unhealthy` hook takes the place of the
- * restart when it succeeds, else the unhealthy programs are restarted; then a new watch.
+ * restart when it succeeds, else the unhealthy programs are restarted; then a new watch. With `down`
+ * (supervisord is gone) the way on is always `start` (supervisord, then every program): a hook cannot
+ * bring supervisord back, so it runs as a notification, and the failed watches are carried.
  */
-export async function unhealthy(ctx: StepContext, bad: string[], message: string): Promise<Successor> {
+export async function unhealthy(
+  ctx: StepContext,
+  bad: string[],
+  message: string,
+  down?: SupervisordDown,
+): Promise<Successor> {
   const { data } = ctx;
   const max = ctx.declared?.options.maxretrigger;
   if (max !== undefined && data.retriggers >= max) {
@@ -154,17 +167,29 @@ export async function unhealthy(ctx: StepContext, bad: string[], message: string
   const changes: Partial<RunData> = {
     retriggers: data.retriggers + 1,
     cycle: data.cycle + 1,
-    watchFailures: 0,
+    watchFailures: down?.watchFailures ?? 0,
   };
   const hasHook =
     ctx.declared?.options.hooks.on_unhealthy !== undefined || ctx.hooks?.on_unhealthy !== undefined;
   if (hasHook) {
     const result = await ctx.hook('on_unhealthy', { bad, message });
+    if (down) {
+      const ran = result.ok ? 'ran' : `failed (${result.summary})`;
+      await ctx.note(
+        `${message}: on_unhealthy ${ran}; starting supervisord again`,
+        result.ok ? 'info' : 'warn',
+      );
+      return next(data, 'start', { ...changes, restart: undefined });
+    }
     if (result.ok) {
       await ctx.note(`${message}: on_unhealthy handled it, watching again`);
       return next(data, 'watch', changes);
     }
     await ctx.note(`on_unhealthy failed, restarting instead: ${result.summary}`, 'warn');
+  }
+  if (down) {
+    await ctx.note(`${message}: starting supervisord again`);
+    return next(data, 'start', { ...changes, restart: undefined });
   }
   const restart = ctx.declared?.options.restartOnRetrigger ? 'all' : bad;
   await ctx.note(`${message}: restarting ${restart === 'all' ? 'every program' : bad.join(', ')}`);

@@ -157,7 +157,7 @@ async function decide(ctx: StepContext, event: TriggerEvent): Promise<Successor>
  * gone is a crash (unhealthy: start it again); up, it is watched again. Past MAX_WATCH_FAILURES in a
  * row the run fails.
  */
-async function watchFailed(ctx: StepContext, error: string): Promise<Successor> {
+export async function watchFailed(ctx: StepContext, error: string): Promise<Successor> {
   const { data } = ctx;
   const failures = data.watchFailures + 1;
   if (failures > MAX_WATCH_FAILURES) {
@@ -165,14 +165,8 @@ async function watchFailed(ctx: StepContext, error: string): Promise<Successor> 
   }
   const lifecycle = contextOf(ctx.lifecycle);
   const down = (await jobPidfile(lifecycle, declaredOf(ctx))).kind !== 'running';
-  if (down) {
-    const result = await unhealthy(ctx, [], `supervisord is not running (${error})`);
-    // the restart of a supervisord that died is a start: supervisord, then every program
-    if (result.kind === 'step' && result.data.step === 'restart-programs') {
-      return next(result.data, 'start', { watchFailures: failures, restart: undefined });
-    }
-    return result;
-  }
+  // the restart of a supervisord that died is a start: supervisord, then every program
+  if (down) return unhealthy(ctx, [], `supervisord is not running (${error})`, { watchFailures: failures });
   await ctx.note(`the watch failed (${error}): watching again`, 'warn');
   return next(data, 'watch', { cycle: data.cycle + 1, watchFailures: failures });
 }
