@@ -167,6 +167,14 @@ export class RunStore {
     return (await this.redis.eval(COMMIT, 1, this.keys.successors(runId), stepId, successor)) as string;
   }
 
+  /**
+   * Keeps `mark` (JSON) as how the programs stood when step job `stepId` first restarted them, unless
+   * an earlier attempt kept one; returns the kept one. In the run record, which expires with it.
+   */
+  async restartMark(runId: string, stepId: string, mark: string): Promise<string> {
+    return (await this.redis.eval(COMMIT, 1, this.keys.run(runId), `restartMark.${stepId}`, mark)) as string;
+  }
+
   /** The successor committed for step job `stepId`, if any. */
   async committed(runId: string, stepId: string): Promise<string | undefined> {
     return (await this.redis.hget(this.keys.successors(runId), stepId)) ?? undefined;
