@@ -90,6 +90,21 @@ export const jobOptionFields = {
   schedule: cron().optional(),
   /** Shell commands run on the worker at the run's hook points. */
   hooks: hooks().optional(),
+  /**
+   * Names of the worker's environment variables a shell hook gets besides the safe base (PATH, HOME,
+   * USER, LOGNAME, LANG, LC_*, TZ, TMPDIR, SHELL) and the ST_* context. @default none
+   */
+  hook_env: z
+    .array(
+      z
+        .string({ error: expected('expected an environment variable name') })
+        .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, {
+          error: 'expected an environment variable name (letters, digits, _; not starting with a digit)',
+        }),
+      { error: expected('expected a list of environment variable names') },
+    )
+    .max(100, { error: 'expected at most 100 names' })
+    .optional(),
   /** Longest a hook may run before it is killed, at most 24h. @default 5m */
   hook_timeout: duration({ ms: MAX_HOOK_TIMEOUT_MS, words: '24h' }).optional(),
   /** How often the programs are checked. @default 5s */
@@ -196,6 +211,8 @@ export interface JobOptions {
   hooks: Partial<Record<HookPoint, string>>;
   /** @default 300000 (5m) */
   hookTimeoutMs: number;
+  /** Worker environment variables passed to shell hooks besides the safe base. @default [] */
+  hookEnv: string[];
 }
 
 /** Applies the defaults to a job's options and converts durations to ms. */
@@ -215,5 +232,6 @@ export function jobOptions(job: JobConfig): JobOptions {
     schedule: job.schedule,
     hooks: { ...job.hooks },
     hookTimeoutMs: parseDuration(job.hook_timeout ?? '5m'),
+    hookEnv: [...(job.hook_env ?? [])],
   };
 }

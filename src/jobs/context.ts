@@ -117,6 +117,7 @@ export async function stepContext(
         shell,
         hooks: deps.hooks,
         timeoutMs: declared?.options.hookTimeoutMs ?? FALLBACK_HOOK_TIMEOUT_MS,
+        passEnv: declared?.options.hookEnv ?? [],
         cwd: workingDir !== '' && existsSync(workingDir) ? workingDir : dirname(data.job.files[0]!),
         onSpawn: (pid, done) => {
           deps.hookGroups.add(pid);
