@@ -64,8 +64,9 @@ export async function watchStep(ctx: StepContext): Promise<Successor> {
         endpoint,
         interval: `${job.options.checkIntervalMs}ms`,
         ...exitCodes(job),
-        ...(job.options.runtimeMs !== undefined && {
-          runtime: `${job.options.runtimeMs}ms`,
+        // the run's limits as fixed at its start (as every step judges them), not the files now
+        ...(data.limits.runtimeEndsAt !== undefined && {
+          runtime: `${Date.parse(data.limits.runtimeEndsAt) - Date.parse(data.referenceTime)}ms`,
           reference_time: data.referenceTime,
         }),
         ...(data.limits.endtimeAt !== undefined && { endtime: data.limits.endtimeAt }),
