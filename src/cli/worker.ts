@@ -10,6 +10,7 @@ import { loadHookModule } from '../jobs/hooks.js';
 import { localJobHost, queueOf, sshJobHostName } from '../jobs/host.js';
 import { MAX_TEARDOWN_RETRY_MS } from '../jobs/retries.js';
 import { JobWorker } from '../jobs/worker.js';
+import { closeSshHosts } from '../supervisor/host/shared.js';
 import { loadWorkerConfig, parseWorkerConfig, type WorkerConfig } from '../jobs/worker-config.js';
 import { createLogger } from '../triggerer/logger.js';
 import { LOG_LEVELS } from '../triggerer/logger.js';
@@ -105,6 +106,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     return EXIT_OK;
   } finally {
     await worker.close();
+    // The SSH connections of remote jobs would keep the process alive.
+    closeSshHosts();
   }
 }
 

@@ -36,7 +36,6 @@ import { scheduledStart, SCHEDULED_START } from './schedules.js';
 import { afterError, type Successor } from './step-context.js';
 import { STEP_FUNCTIONS } from './steps/index.js';
 import { RunStore } from './store.js';
-import { closeSshHosts } from '../supervisor/host/shared.js';
 
 /** Options for {@link JobWorker}. */
 export interface JobWorkerOptions {
@@ -150,7 +149,8 @@ export class JobWorker {
   /**
    * Stops taking steps and waits up to `closeGraceMs` for those in flight; what is still running then
    * is abandoned (its hooks killed, nothing of it committed) and left to another worker, through
-   * BullMQ's stalled check. Never tears a run down. Idempotent.
+   * BullMQ's stalled check. Never tears a run down, never closes the process's shared SSH connections
+   * (src/supervisor/host/shared.ts: the process's owner does). Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -166,8 +166,8 @@ export class JobWorker {
       await this.flows?.close();
       await this.triggers?.close();
       if (this.redis) await closeConnection(this.redis);
-      // The SSH connections of remote jobs would keep the process alive.
-      closeSshHosts();
+      // The process's SSH connections stay open: they are shared (a triggerer in the same process
+      // watches through them); whoever ends the process closes them (closeSshHosts).
     })();
     return this.closing;
   }
