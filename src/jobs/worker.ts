@@ -242,6 +242,9 @@ export class JobWorker {
       await store.commit(data.runId, stepId, JSON.stringify(successor)),
     ) as Successor;
     await this.enqueue(committed, bullJob.queueName, data.runId);
+    // a new cycle: what the steps of cycles long past committed is no longer read
+    if (committed.kind !== 'none' && committed.data.cycle > data.cycle)
+      await store.forgetBefore(data.runId, committed.data.cycle - KEPT_CYCLES);
   }
 
   /**
@@ -327,6 +330,9 @@ export class JobWorker {
       await cancelQuietly(successor.triggerId, stop, this.options.connection, this.prefix);
   }
 }
+
+/** Cycles whose committed successors are kept (a step retried late still finds its own). */
+const KEPT_CYCLES = 3;
 
 /**
  * Errors worth another attempt: not a step's own verdict (lifecycle, config, jobs errors), except a
