@@ -11,7 +11,9 @@ import { loadJob } from '../jobs/load.js';
 import { beginRun, requestStop, requireWorker, runStatus, workersFor, type RunStatus } from '../jobs/runs.js';
 import { removeSchedule, schedulesOf, upsertSchedule, type JobSchedule } from '../jobs/schedules.js';
 import { RunStore } from '../jobs/store.js';
-import { SupervisorClient } from '../supervisor/client.js';
+import { hostOptions } from '../config/host.js';
+import { closeSshHosts, hostFor } from '../supervisor/host/index.js';
+import { tailProgramLog } from '../supervisor/lifecycle/logs.js';
 import {
   closeConnection,
   connect,
@@ -35,8 +37,9 @@ commands:
                                     for the teardown (default up to 5m) and prints how the run ended
   status NAME [--json] [--events N] the run's step, cycle, retriggers, programs, limits, last events
   list [--json]                     every job: its active or last run, and its schedule
-  logs NAME [PROGRAM] [--stderr] [--bytes N]
-                                    the run's events; with PROGRAM, the tail of its log
+  logs NAME [PROGRAM] [--stderr] [--lines N]
+                                    the run's events; with PROGRAM, the last lines of its log (default
+                                    20, at most 10000), from the job's host
   schedule JOBFILE... [--set k=v]   register the job file's 'schedule' (cron, in its timezone)
   unschedule NAME                   remove it
 
@@ -87,7 +90,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         timeout: { type: 'string' },
         reason: { type: 'string' },
         stderr: { type: 'boolean' },
-        bytes: { type: 'string' },
+        lines: { type: 'string' },
       },
       strict: true,
       allowPositionals: true,
@@ -269,20 +272,30 @@ async function logsCommand({ io, positionals, values, store }: Invocation): Prom
   }
   const spec = await store.spec(name);
   if (!spec) throw new UnknownJob(name);
-  const job = await resolveJob(await loadJobFiles(spec.files, { overrides: spec.overrides, env: io.env }));
-  const bytes = values.bytes === undefined ? 4000 : Number(values.bytes);
-  if (!Number.isInteger(bytes) || bytes <= 0) throw new UsageError('--bytes: expected a positive number');
-  const client = new SupervisorClient(job.endpoint);
+  const lines = values.lines === undefined ? DEFAULT_LOG_LINES : logLines(values.lines as string);
+  const config = await loadJobFiles(spec.files, { overrides: spec.overrides, env: io.env });
+  // the log is read where supervisord runs: over SSH for a remote job, whose connection is closed after
+  const host = hostFor({ host: config.host && hostOptions(config.host) }, io.env);
   try {
-    const name = program.includes(':') ? program : `${program}:${program}`;
-    const tail = values.stderr
-      ? await client.tailProcessStderrLog(name, 0, bytes)
-      : await client.tailProcessStdoutLog(name, 0, bytes);
-    io.stdout(tail.text);
+    const job = await resolveJob(config, { env: io.env, files: host });
+    const channel = values.stderr ? 'stderr' : 'stdout';
+    const end = await tailProgramLog(job, program, { env: io.env, host, channel, lines });
+    io.stdout(end.text);
     return EXIT_OK;
   } finally {
-    client.close();
+    closeSshHosts();
   }
+}
+
+/** Lines `job logs NAME PROGRAM` prints by default, and at most (the read is bounded at 1 MiB too). */
+const DEFAULT_LOG_LINES = 20;
+const MAX_LOG_LINES = 10_000;
+
+function logLines(text: string): number {
+  const count = Number(text);
+  if (!/^\d+$/.test(text) || count < 1 || count > MAX_LOG_LINES)
+    throw new UsageError(`--lines: expected a number from 1 to ${MAX_LOG_LINES}, got '${text}'`);
+  return count;
 }
 
 async function scheduleCommand({

@@ -8,13 +8,15 @@ import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { loadHookModule } from '../jobs/hooks.js';
 import { localJobHost, queueOf, sshJobHostName } from '../jobs/host.js';
+import { MAX_TEARDOWN_RETRY_MS } from '../jobs/retries.js';
 import { JobWorker } from '../jobs/worker.js';
+import { closeSshHosts } from '../supervisor/host/shared.js';
 import { loadWorkerConfig, parseWorkerConfig, type WorkerConfig } from '../jobs/worker-config.js';
 import { createLogger } from '../triggerer/logger.js';
 import { LOG_LEVELS } from '../triggerer/logger.js';
 import { findRedisUrl, redactRedisUrl, redisConnection, releaseConnection } from '../redis/connection.js';
 import type { ConnectionOptions } from 'bullmq';
-import { durationFlag, usageErrors } from './args.js';
+import { durationFlag, positiveIntFlag, usageErrors } from './args.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
 
 const HELP = `usage: supervisor-triggerer worker [options]
@@ -36,6 +38,9 @@ options:
   --stalled-interval DUR   BullMQ stalled check period (default 2s)
   --close-grace DUR        on SIGTERM, how long steps in flight may finish (default 10s); the rest
                            are left to another worker
+  --teardown-retry DUR     how long a teardown step that fails for a reason that may pass (the host
+                           unreachable, a timeout) is tried again (default 10m, at most 1h); after
+                           that the run ends failed (teardown)
   --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info)
 `;
 
@@ -54,6 +59,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         'lock-duration': { type: 'string' },
         'stalled-interval': { type: 'string' },
         'close-grace': { type: 'string' },
+        'teardown-retry': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -83,7 +89,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       ...(values.hooks !== undefined && { hooks: values.hooks }),
       ssh_hosts: [...config.ssh_hosts, ...(values['ssh-host'] ?? [])],
       ...(values.concurrency !== undefined && {
-        concurrency: positiveInt('--concurrency', values.concurrency),
+        concurrency: positiveIntFlag('--concurrency', values.concurrency),
       }),
       ...(values['lock-duration'] !== undefined && {
         lock_duration: durationFlag('--lock-duration', values['lock-duration']),
@@ -94,6 +100,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       ...(values['close-grace'] !== undefined && {
         close_grace: durationFlag('--close-grace', values['close-grace']),
       }),
+      ...(values['teardown-retry'] !== undefined && {
+        teardown_retry: teardownRetry(values['teardown-retry']),
+      }),
     });
     logger.info({ redis: redactRedisUrl(redisUrl), queues: worker.queueNames }, 'worker ready');
     logger.info({ signal: await waitForSignal() }, 'stopping');
@@ -101,6 +110,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   } finally {
     await worker?.close();
     await releaseConnection(connection);
+    // The SSH connections of remote jobs would keep the process alive.
+    closeSshHosts();
   }
 }
 
@@ -122,6 +133,7 @@ export async function startWorker(
     stalledIntervalMs: config.stalled_interval,
     heartbeatIntervalMs: config.heartbeat_interval,
     closeGraceMs: config.close_grace,
+    teardownRetryMs: config.teardown_retry,
     logger,
     ...(hooks && { hooks }),
   });
@@ -148,9 +160,8 @@ function waitForSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-function positiveInt(flag: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new UsageError(`${flag}: expected a positive integer, got '${text}'`);
-  return value;
+function teardownRetry(text: string): number {
+  const ms = durationFlag('--teardown-retry', text);
+  if (ms > MAX_TEARDOWN_RETRY_MS) throw new UsageError(`--teardown-retry: at most 1h, got '${text}'`);
+  return ms;
 }

@@ -9,17 +9,27 @@ import { HOOK_POINTS, type HookPoint } from '../jobs/points.js';
 import { inetHttpServerSection, supervisorSections, unixHttpServerSection } from './sections.js';
 import { expected, inetPort, int, text } from './values.js';
 
-/** A duration as written in a job file: `30s`, `5m`, `1h30m`, `PT5M`, or a number of seconds. */
-const duration = () =>
+/**
+ * A duration as written in a job file: `30s`, `5m`, `1h30m`, `PT5M`, or a number of seconds; at most
+ * `max` when given (`words` says it in the message).
+ */
+const duration = (max?: { ms: number; words: string }) =>
   z
     .union([z.number(), z.string()], { error: expected('expected a duration like 30s, 5m, 8h or PT5M') })
     .superRefine((value, ctx) => {
+      let ms: number;
       try {
-        parseDuration(value);
+        ms = parseDuration(value);
       } catch (error) {
         ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return;
       }
+      if (max !== undefined && ms > max.ms)
+        ctx.addIssue({ code: 'custom', message: `must be at most ${max.words}` });
     });
+
+/** Longest `hook_timeout`: a timer past 2^31 ms would fire at once, and a hook is not a service. */
+export const MAX_HOOK_TIMEOUT_MS = 86_400_000;
 
 const bool = () => z.boolean({ error: expected('expected true or false') });
 
@@ -113,8 +123,23 @@ export const jobOptionFields = {
   schedule: cron().optional(),
   /** Shell commands run on the worker at the run's hook points. */
   hooks: hooks().optional(),
-  /** Longest a hook may run before it is killed. @default 5m */
-  hook_timeout: duration().optional(),
+  /**
+   * Names of the worker's environment variables a shell hook gets besides the safe base (PATH, HOME,
+   * USER, LOGNAME, LANG, LC_*, TZ, TMPDIR, SHELL) and the ST_* context. @default none
+   */
+  hook_env: z
+    .array(
+      z
+        .string({ error: expected('expected an environment variable name') })
+        .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, {
+          error: 'expected an environment variable name (letters, digits, _; not starting with a digit)',
+        }),
+      { error: expected('expected a list of environment variable names') },
+    )
+    .max(100, { error: 'expected at most 100 names' })
+    .optional(),
+  /** Longest a hook may run before it is killed, at most 24h. @default 5m */
+  hook_timeout: duration({ ms: MAX_HOOK_TIMEOUT_MS, words: '24h' }).optional(),
   /** How often the programs are checked. @default 5s */
   check_interval: duration().optional(),
   /** How long a check may go on before it fails. @default 8h */
@@ -226,6 +251,8 @@ export interface JobOptions {
   hooks: Partial<Record<HookPoint, string>>;
   /** @default 300000 (5m) */
   hookTimeoutMs: number;
+  /** Worker environment variables passed to shell hooks besides the safe base. @default [] */
+  hookEnv: string[];
   /** Push mode's settings; undefined when the job does not push. */
   push?: PushOptions;
 }
@@ -257,6 +284,7 @@ export function jobOptions(job: JobConfig): JobOptions {
     schedule: job.schedule,
     hooks: { ...job.hooks },
     hookTimeoutMs: parseDuration(job.hook_timeout ?? '5m'),
+    hookEnv: [...(job.hook_env ?? [])],
     ...optional('push', pushOptions(job.push)),
   };
 }

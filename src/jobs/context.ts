@@ -1,17 +1,21 @@
 /**
- * The context a step runs with: the job loaded on this worker (undefined when its files no longer
- * load: teardown goes on without it), its host and lifecycle options, the run's events, and its
- * hooks with the run's context (the programs read live from supervisord).
+ * The context a step runs with: the job as its files declare it now (undefined when they no longer
+ * load: teardown goes on without them), the job with its state read from its host (on first use), its
+ * host and lifecycle options, the run's events, and its hooks with the run's context (the programs
+ * read live from supervisord). Files that do not load are the only failure kept here; anything else
+ * (a host that cannot be reached) surfaces where the step needs it, so the step is retried.
  */
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { resolveJob, type ResolvedJob } from '../config/convenience.js';
+import { ConfigError } from '../config/errors.js';
 import type { JobConfig } from '../config/job.js';
 import { loadJobFiles } from '../config/load.js';
 import { check } from '../supervisor/lifecycle/check.js';
 import type { LifecycleOptions } from '../supervisor/lifecycle/context.js';
+import { JobRunError } from './errors.js';
 import { runHooks, type HookProgram, type JobHookMap, type JobHooks } from './hooks.js';
 import { hostOf, lifecycleOn, localJobHost, type JobHost } from './host.js';
 import type { HookPoint } from './points.js';
@@ -41,30 +45,42 @@ export async function stepContext(
 ): Promise<StepContext> {
   const { store, now } = deps;
   let config: JobConfig | undefined;
-  let job: ResolvedJob | undefined;
+  let declared: ResolvedJob | undefined;
   try {
     config = await loadJobFiles(data.job.files, { overrides: data.job.overrides });
-    job = await resolveJob(config);
+    declared = await resolveJob(config, { files: null });
   } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    config = undefined;
     log.error({ err: error }, 'the job files do not load');
     await store.event(data.runId, {
       at: new Date(now()).toISOString(),
       step: data.step,
       cycle: data.cycle,
       level: 'error',
-      message: `the job files do not load on this worker: ${(error as Error).message}`,
+      message: `the job files do not load on this worker: ${error.message}`,
     });
   }
   const host: JobHost = config ? hostOf(config) : localJobHost();
   const spec: JobSpec = { ...data.job, queue: bullJob.queueName, host: host.name };
+  let live: Promise<ResolvedJob> | undefined;
   const ctx: StepContext = {
     data,
     spec,
-    job,
+    declared,
     config,
+    live: () =>
+      (live ??= config
+        ? resolveJob(config)
+        : Promise.reject(
+            new JobRunError(
+              `job ${data.job.name}: its files do not load on this worker (see the run's events)`,
+            ),
+          )),
     host,
     store,
     lifecycle: lifecycleOn(host, deps.lifecycle),
+    baseLifecycle: deps.lifecycle ?? {},
     bullJob,
     log,
     now: now,
@@ -80,7 +96,7 @@ export async function stepContext(
       });
     },
     hook: async <P extends HookPoint>(point: P, extra?: object) => {
-      const shell = job?.options.hooks[point];
+      const shell = declared?.options.hooks[point];
       const fn = deps.hooks?.[point];
       if (shell === undefined && fn === undefined) return { ok: true, ran: false, summary: '' };
       const context = {
@@ -91,17 +107,18 @@ export async function stepContext(
         step: ctx.data.step,
         retriggers: ctx.data.retriggers,
         referenceTime: ctx.data.referenceTime,
-        workingDir: job?.workingDir ?? '',
-        programs: await programsNow(job, ctx.lifecycle),
+        workingDir: declared?.workingDir ?? ctx.data.teardown?.workingDir ?? '',
+        programs: await programsNow(ctx),
         ...(ctx.data.lastEvent && { event: ctx.data.lastEvent }),
         ...extra,
       } as JobHookMap[P];
-      const workingDir = job?.workingDir;
+      const workingDir = context.workingDir;
       const result = await runHooks(context, {
         shell,
         hooks: deps.hooks,
-        timeoutMs: job?.options.hookTimeoutMs ?? FALLBACK_HOOK_TIMEOUT_MS,
-        cwd: workingDir !== undefined && existsSync(workingDir) ? workingDir : dirname(data.job.files[0]!),
+        timeoutMs: declared?.options.hookTimeoutMs ?? FALLBACK_HOOK_TIMEOUT_MS,
+        passEnv: declared?.options.hookEnv ?? [],
+        cwd: workingDir !== '' && existsSync(workingDir) ? workingDir : dirname(data.job.files[0]!),
         onSpawn: (pid, done) => {
           deps.hookGroups.add(pid);
           void done.then(() => deps.hookGroups.delete(pid));
@@ -115,13 +132,9 @@ export async function stepContext(
 }
 
 /** The programs as supervisord reports them now; empty when it is down or unreachable. */
-async function programsNow(
-  job: ResolvedJob | undefined,
-  lifecycle: LifecycleOptions,
-): Promise<HookProgram[]> {
-  if (!job) return [];
+async function programsNow(ctx: StepContext): Promise<HookProgram[]> {
   try {
-    const result = await check(job, lifecycle);
+    const result = await check(await ctx.live(), ctx.lifecycle);
     return result.programs.map((p) => ({
       name: p.name,
       state: p.state,

@@ -74,7 +74,9 @@ export class JobEndpoints implements EndpointResolver {
       before === undefined ||
       before.url !== endpoint.url ||
       before.username !== endpoint.username ||
-      before.password !== endpoint.password
+      before.password !== endpoint.password ||
+      // a new SSH connection to the host (the old one closed) is a new way to the same URL
+      before.tunnel !== endpoint.tunnel
     );
   }
 

@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { within } from '../util/within.js';
 import { InvalidHookModule } from './errors.js';
 import { HOOK_POINTS, type HookPoint, type Step } from './points.js';
 import type { LastEvent, Outcome } from './run-data.js';
@@ -75,6 +76,28 @@ const OUTPUT_KEPT = 2000;
 /** Grace between the timeout's SIGTERM and its SIGKILL. */
 const KILL_AFTER_S = 5;
 
+/** Variables of the worker's environment every shell hook gets: what a shell needs, no secret. */
+const SAFE_ENV = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'TZ', 'TMPDIR', 'SHELL']);
+
+/**
+ * The part of the worker's environment a shell hook gets: the safe base (SAFE_ENV, LC_*), ST_*, and
+ * the names the job passes through (`hook_env`). Never the rest: the worker's environment holds the
+ * Redis URL with its password, SSH passphrases and other jobs' secrets, and a hook's output is kept.
+ */
+export function hookBaseEnvironment(
+  env: NodeJS.ProcessEnv,
+  passEnv: readonly string[],
+): Record<string, string> {
+  const pass = new Set(passEnv);
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined &&
+        (SAFE_ENV.has(entry[0]) || /^(LC_|ST_)/.test(entry[0]) || pass.has(entry[0])),
+    ),
+  );
+}
+
 /** The `ST_*` variables of a hook's environment. */
 export function hookEnvironment(context: HookContext): Record<string, string> {
   const env: Record<string, string> = {
@@ -110,8 +133,10 @@ export interface RunHooksOptions {
   timeoutMs: number;
   /** Where the shell hook runs. */
   cwd: string;
-  /** Base environment of the shell hook. @default process.env */
+  /** The worker's environment, which the shell hook gets only part of (see hookBaseEnvironment). @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** Names of `env` passed through besides the safe base (the job's `hook_env`). @default [] */
+  passEnv?: readonly string[];
   /** Called with the pid of a shell hook while it runs (the worker kills it on close). */
   onSpawn?: (pid: number, done: Promise<void>) => void;
 }
@@ -149,7 +174,7 @@ function runShellHook(
     const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-OUTPUT_KEPT));
     const child = spawn('timeout', ['-k', `${KILL_AFTER_S}s`, `${seconds}s`, 'sh', '-c', command], {
       cwd: options.cwd,
-      env: { ...(options.env ?? process.env), ...env },
+      env: { ...hookBaseEnvironment(options.env ?? process.env, options.passEnv ?? []), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -198,19 +223,14 @@ async function runFunctionHook(
   call: () => unknown,
   timeoutMs: number,
 ): Promise<{ ok: boolean; how: string }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
-  try {
-    const result = await Promise.race([Promise.resolve().then(call), timeout]);
-    if (result === 'timeout') return { ok: false, how: `timed out after ${timeoutMs} ms` };
-    return { ok: true, how: 'returned' };
-  } catch (error) {
-    return { ok: false, how: `threw: ${error instanceof Error ? error.message : String(error)}` };
-  } finally {
-    clearTimeout(timer);
-  }
+  let failure: { error: unknown } | undefined;
+  const run = Promise.resolve()
+    .then(call)
+    .catch((error: unknown) => void (failure = { error }));
+  if (!(await within(run, timeoutMs))) return { ok: false, how: `timed out after ${timeoutMs} ms` };
+  if (failure === undefined) return { ok: true, how: 'returned' };
+  const { error } = failure;
+  return { ok: false, how: `threw: ${error instanceof Error ? error.message : String(error)}` };
 }
 
 /**

@@ -9,7 +9,7 @@ import { hostOptions } from '../config/host.js';
 import type { JobConfig } from '../config/job.js';
 import type { LifecycleOptions } from '../supervisor/lifecycle/context.js';
 import { sshHost } from '../supervisor/host/shared.js';
-import type { SshHostOptions } from '../supervisor/host/ssh-options.js';
+import { sshName, sshSettings, type SshHostOptions } from '../supervisor/host/ssh-options.js';
 
 /** The machine a job's supervisord runs on. */
 export type JobHost =
@@ -42,6 +42,14 @@ export function sshJobHostName(hostname: string): string {
 export function hostOf(job: JobConfig): JobHost {
   if (job.host === undefined) return localJobHost();
   return { kind: 'ssh', name: sshJobHostName(job.host.hostname), options: hostOptions(job.host) };
+}
+
+/**
+ * The host as the name of a watched endpoint: the machine, or the whole SSH login
+ * (`ssh.deploy@box-3:22`), so that two hosts that differ only by port or user never share a name.
+ */
+export function endpointHostOf(host: JobHost): string {
+  return host.kind === 'local' ? host.name : sshName(sshSettings(host.options)).replace(' ', '.');
 }
 
 /** The BullMQ queue of a host's steps: `st-jobs.<hostname>` or `st-jobs.ssh.<hostname>` (no `:`). */

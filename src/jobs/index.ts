@@ -6,6 +6,7 @@ export { JobWorker, type JobWorkerOptions } from './worker.js';
 export {
   runHooks,
   loadHookModule,
+  hookBaseEnvironment,
   hookEnvironment,
   type JobHooks,
   type JobHookMap,

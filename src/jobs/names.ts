@@ -7,6 +7,7 @@ import { basename, extname } from 'node:path';
 import { JOB_NAME_PATTERN, type JobConfig } from '../config/job.js';
 import { ConfigError } from '../config/errors.js';
 import type { Step } from './points.js';
+import { MAX_STEP_ATTEMPTS, STEP_BACKOFF } from './retries.js';
 
 /** The job's name: its `name` key, else the first job file's base name without its extension. */
 export function jobNameOf(job: JobConfig, files: readonly string[]): string {
@@ -41,12 +42,13 @@ export function watchTriggerId(runId: string, cycle: number): string {
 }
 
 /**
- * BullMQ options of every step job: a few retries for what may pass (Redis, a socket); kept a day
- * after it completed, so that a predecessor retried meanwhile finds it and adds no second one.
+ * BullMQ options of every step job: retried with the worker's backoff while the step's budget lasts
+ * (src/jobs/retries.ts); kept a day after it completed, so that a predecessor retried meanwhile finds
+ * it and adds no second one.
  */
 export const STEP_JOB_OPTIONS = {
-  attempts: 3,
-  backoff: { type: 'exponential', delay: 2000 },
+  attempts: MAX_STEP_ATTEMPTS,
+  backoff: { type: STEP_BACKOFF },
   removeOnComplete: { age: 86_400 },
   removeOnFail: { age: 7 * 86_400 },
 } as const;

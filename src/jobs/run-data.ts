@@ -3,6 +3,8 @@
  * no process holds the run while it waits. It holds the job's files and overrides, never a secret.
  */
 import { z } from 'zod';
+import { formatIssues, issuesFromZod } from '../config/errors.js';
+import type { SshHostOptions } from '../supervisor/host/ssh-options.js';
 import { STEPS } from './points.js';
 import { InvalidRunData } from './errors.js';
 
@@ -13,7 +15,7 @@ export const OutcomeSchema = z.object({
    * `job stop`; `skipped`: started after its end, nothing done.
    */
   status: z.enum(['succeeded', 'failed', 'stopped', 'skipped']),
-  /** A short code: done, runtime, endtime, maxretrigger, unhealthy, hook, error, stop, late. */
+  /** A short code: done, runtime, endtime, maxretrigger, unhealthy, hook, error, stop, late, teardown. */
   reason: z.string(),
   message: z.string(),
 });
@@ -28,6 +30,32 @@ export const LastEventSchema = z.object({
   at: z.string(),
 });
 export type LastEvent = z.infer<typeof LastEventSchema>;
+
+/**
+ * What teardown acts on, fixed when `configure` succeeded: the supervisord that was configured, found
+ * without loading the job files again (they may have changed or broken since). No credential: the
+ * password is read from the job's state file on its host when teardown needs it.
+ */
+export const TeardownTargetSchema = z.object({
+  workingDir: z.string(),
+  configPath: z.string(),
+  statePath: z.string(),
+  pidfile: z.string(),
+  /** Where supervisord's XML-RPC listens and its username. */
+  endpoint: z.object({ url: z.string(), username: z.string().optional() }),
+  /** The SSH host it runs on (local paths pinned); absent: the worker's machine. */
+  host: z
+    .custom<SshHostOptions>(
+      (value) =>
+        typeof value === 'object' && value !== null && typeof (value as SshHostOptions).hostname === 'string',
+    )
+    .optional(),
+  /** Each program's stopwaitsecs (bounds the waits of the stops). */
+  programs: z.record(z.string(), z.object({ stopwaitsecs: z.number().optional() })),
+  stopOnExit: z.boolean(),
+  cleanup: z.boolean(),
+});
+export type TeardownTarget = z.infer<typeof TeardownTargetSchema>;
 
 export const RunDataSchema = z.object({
   v: z.literal(1),
@@ -54,6 +82,8 @@ export const RunDataSchema = z.object({
   lastEvent: LastEventSchema.optional(),
   /** Set once the run tears down. */
   outcome: OutcomeSchema.optional(),
+  /** Set by `configure`: what teardown stops and removes. */
+  teardown: TeardownTargetSchema.optional(),
 });
 export type RunData = z.infer<typeof RunDataSchema>;
 export type RunDataInput = z.input<typeof RunDataSchema>;
@@ -62,8 +92,7 @@ export type RunDataInput = z.input<typeof RunDataSchema>;
 export function parseRunData(data: unknown): RunData {
   const parsed = RunDataSchema.safeParse(data);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new InvalidRunData(`not a job run step: ${issues.join('; ')}`);
+    throw new InvalidRunData(`not a job run step: ${formatIssues(issuesFromZod(parsed.error), '; ')}`);
   }
   return parsed.data;
 }

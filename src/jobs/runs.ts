@@ -2,7 +2,7 @@
  * Starting, stopping and reading runs, from any process (the CLI, a schedule, a TypeScript task).
  * One active run per job: the run key is set NX at start and released when the run's teardown ends.
  */
-import type { ConnectionOptions, Queue } from 'bullmq';
+import { Queue, type ConnectionOptions } from 'bullmq';
 import type { RedisClient } from '../redis/connection.js';
 import { cancel } from '../client/cancel.js';
 import { TriggerAlreadyFinished, TriggerNotFound } from '../client/errors.js';
@@ -11,6 +11,7 @@ import { JobAlreadyRunning, JobNotRunning, NoWorker, UnknownJob } from './errors
 import { limitsOf } from './limits.js';
 import type { LoadedJob } from './load.js';
 import { newRunId, STEP_JOB_OPTIONS, stepJobId } from './names.js';
+import { reviveRun } from './recover.js';
 import type { Outcome, RunData } from './run-data.js';
 import type { RunEvent, RunStore } from './store.js';
 
@@ -128,7 +129,9 @@ export interface StopRequest {
 
 /**
  * Asks the job's active run to stop: marks it (any step that starts goes to teardown) and cancels
- * its watch (its evaluate step runs at once and tears down). With `waitMs`, waits for the run to end.
+ * its watch (its evaluate step runs at once and tears down). A run whose current step job failed for
+ * good or is gone goes on to teardown, or ends, from here (src/jobs/recover.ts): nothing else would
+ * run it. With `waitMs`, waits for the run to end.
  */
 export async function requestStop(
   store: RunStore,
@@ -149,7 +152,16 @@ export async function requestStop(
     cycle: 0,
     message: `stop requested: ${reason}`,
   });
-  const trigger = (await store.readRecord(runId))?.trigger;
+  const record = await store.readRecord(runId);
+  if (record?.queue) {
+    const queue = new Queue(record.queue, { connection, prefix });
+    try {
+      await reviveRun(store, queue, name, runId);
+    } finally {
+      await queue.close();
+    }
+  }
+  const trigger = record?.trigger;
   if (trigger) {
     try {
       await cancel(trigger, { connection, reason, ...(prefix !== undefined && { prefix }) });

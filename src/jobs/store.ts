@@ -168,6 +168,35 @@ export class RunStore {
     return (await this.redis.eval(COMMIT, 1, this.keys.successors(runId), stepId, successor)) as string;
   }
 
+  /**
+   * Keeps `mark` (JSON) as how the programs stood when step job `stepId` first restarted them, unless
+   * an earlier attempt kept one; returns the kept one. In the run record, which expires with it.
+   */
+  async restartMark(runId: string, stepId: string, mark: string): Promise<string> {
+    return (await this.redis.eval(COMMIT, 1, this.keys.run(runId), `restartMark.${stepId}`, mark)) as string;
+  }
+
+  /**
+   * Forgets what steps of cycles before `cycle` committed (successors, restart marks), so a run's
+   * keys do not grow for its whole life; the recent cycles are kept for a step retried late.
+   */
+  async forgetBefore(runId: string, cycle: number): Promise<void> {
+    const old = (field: string) => {
+      const found = /\.(\d+)\.[a-z-]+$/.exec(field);
+      return found !== null && Number(found[1]) < cycle;
+    };
+    const [successors, record] = await Promise.all([
+      this.redis.hkeys(this.keys.successors(runId)),
+      this.redis.hkeys(this.keys.run(runId)),
+    ]);
+    const stale = successors.filter(old);
+    const marks = record.filter((field) => field.startsWith('restartMark.') && old(field));
+    const multi = this.redis.multi();
+    if (stale.length) multi.hdel(this.keys.successors(runId), ...stale);
+    if (marks.length) multi.hdel(this.keys.run(runId), ...marks);
+    if (stale.length || marks.length) await multi.exec();
+  }
+
   /** The successor committed for step job `stepId`, if any. */
   async committed(runId: string, stepId: string): Promise<string | undefined> {
     return (await this.redis.hget(this.keys.successors(runId), stepId)) ?? undefined;

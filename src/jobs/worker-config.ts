@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { durationSchema } from '../config/duration.js';
 import { LOG_LEVELS } from '../triggerer/logger.js';
 import { JobRunError } from './errors.js';
+import { MAX_TEARDOWN_RETRY_MS } from './retries.js';
 import { formatIssues, issuesFromZod } from '../config/errors.js';
 
 const Duration = (minMs: number, maxMs: number, words: string) =>
@@ -37,6 +38,11 @@ export const WorkerConfigSchema = z
     heartbeat_interval: Duration(100, 3_600_000, '100ms to 1h')
       .default(5000)
       .describe('period of the heartbeat'),
+    teardown_retry: Duration(0, MAX_TEARDOWN_RETRY_MS, '0 to 1h')
+      .default(600_000)
+      .describe(
+        'how long a teardown step that fails for a reason that may pass (host unreachable, a timeout) is tried again before the run ends failed (teardown)',
+      ),
     close_grace: Duration(0, 600_000, '0 to 10m')
       .default(10_000)
       .describe('on SIGTERM, how long steps in flight may finish before they are left to another worker'),

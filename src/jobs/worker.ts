@@ -17,7 +17,7 @@ import { InvalidDeferral, TriggerAlreadyFinished, TriggerNotFound } from '../cli
 import { ConfigError } from '../config/errors.js';
 import { TRIGGERS_QUEUE } from '../protocol/index.js';
 import type { LifecycleOptions } from '../supervisor/lifecycle/context.js';
-import { LifecycleError } from '../supervisor/lifecycle/errors.js';
+import { LifecycleError, LifecycleTimeout } from '../supervisor/lifecycle/errors.js';
 import { startHeartbeat, type Heartbeat } from '../redis/heartbeat.js';
 import { createLogger } from '../triggerer/logger.js';
 import { closeConnection, connect, type RedisClient } from '../redis/connection.js';
@@ -28,13 +28,14 @@ import { JobRunError } from './errors.js';
 import { killGroup, type JobHooks } from './hooks.js';
 import { localJobHost, queueOf } from './host.js';
 import { STEP_JOB_OPTIONS, stepJobId } from './names.js';
-import { TEARDOWN_STEPS } from './points.js';
+import { TEARDOWN_STEPS, type Step } from './points.js';
+import { addStep, endRun, recoverStep } from './recover.js';
+import { mayRetry, retryDelayMs } from './retries.js';
 import { parseRunData, type RunData } from './run-data.js';
 import { scheduledStart, SCHEDULED_START } from './schedules.js';
-import { failed, next, type Successor } from './step-context.js';
+import { afterError, type Successor } from './step-context.js';
 import { STEP_FUNCTIONS } from './steps/index.js';
 import { RunStore } from './store.js';
-import { closeSshHosts } from '../supervisor/host/shared.js';
 
 /** Options for {@link JobWorker}. */
 export interface JobWorkerOptions {
@@ -60,6 +61,11 @@ export interface JobWorkerOptions {
   heartbeatIntervalMs?: number;
   /** Passed to every lifecycle step. @default {} */
   lifecycle?: LifecycleOptions;
+  /**
+   * How long a teardown step that fails for a reason that may pass (the host unreachable, a timeout)
+   * is tried again before it counts as failed (then the run ends `failed`, `teardown`). @default 600000
+   */
+  teardownRetryMs?: number;
   /** How long `close` waits for the steps in flight before it leaves them to another worker. @default 10000 */
   closeGraceMs?: number;
   /** Clock in unix ms. @default Date.now */
@@ -117,11 +123,10 @@ export class JobWorker {
         lockDuration: this.options.lockDurationMs ?? 10_000,
         stalledInterval: this.options.stalledIntervalMs ?? 2000,
         maxStalledCount: this.options.maxStalledCount ?? 5,
+        settings: { backoffStrategy: (attemptsMade) => retryDelayMs(attemptsMade) },
       });
       worker.on('error', (error) => this.logger.error({ err: error }, 'worker error'));
-      worker.on('failed', (job, error) =>
-        this.logger.error({ stepJob: job?.id, err: error }, 'step job failed for good'),
-      );
+      worker.on('failed', (job, error) => void this.failedForGood(job, error));
       this.workers.push(worker);
       await worker.waitUntilReady();
     }
@@ -144,7 +149,8 @@ export class JobWorker {
   /**
    * Stops taking steps and waits up to `closeGraceMs` for those in flight; what is still running then
    * is abandoned (its hooks killed, nothing of it committed) and left to another worker, through
-   * BullMQ's stalled check. Never tears a run down. Idempotent.
+   * BullMQ's stalled check. Never tears a run down, never closes the process's shared SSH connections
+   * (src/supervisor/host/shared.ts: the process's owner does). Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -160,8 +166,8 @@ export class JobWorker {
       await this.flows?.close();
       await this.triggers?.close();
       if (this.redis) await closeConnection(this.redis);
-      // The SSH connections of remote jobs would keep the process alive.
-      closeSshHosts();
+      // The process's SSH connections stay open: they are shared (a triggerer in the same process
+      // watches through them); whoever ends the process closes them (closeSshHosts).
     })();
     return this.closing;
   }
@@ -203,39 +209,32 @@ export class JobWorker {
     }
     const stepId = bullJob.id ?? stepJobId(data.runId, data.cycle, data.step);
     const log = this.logger.child({ runId: data.runId, step: data.step, cycle: data.cycle });
-    const already = await store.committed(data.runId, stepId);
-    if (already !== undefined) {
-      log.info('step done before (retried after a crash): adding its successor again');
-      await this.enqueue(JSON.parse(already) as Successor, bullJob.queueName, data.runId);
-      return;
-    }
-    const ctx = await stepContext(bullJob, data, log, {
-      store,
-      now: this.now,
-      lifecycle: this.options.lifecycle,
-      hooks: this.options.hooks,
-      hookGroups: this.hookGroups,
-    });
-    await store.record(data.runId, {
-      step: data.step,
-      cycle: String(data.cycle),
-      retriggers: String(data.retriggers),
-      updatedAt: new Date(this.now()).toISOString(),
-      worker: this.heartbeat?.id ?? '',
-    });
     let successor: Successor;
     try {
+      const already = await store.committed(data.runId, stepId);
+      if (already !== undefined) {
+        log.info('step done before (retried after a crash): adding its successor again');
+        await this.enqueue(JSON.parse(already) as Successor, bullJob.queueName, data.runId);
+        return;
+      }
+      const ctx = await stepContext(bullJob, data, log, {
+        store,
+        now: this.now,
+        lifecycle: this.options.lifecycle,
+        hooks: this.options.hooks,
+        hookGroups: this.hookGroups,
+      });
+      await store.record(data.runId, {
+        step: data.step,
+        cycle: String(data.cycle),
+        retriggers: String(data.retriggers),
+        updatedAt: new Date(this.now()).toISOString(),
+        worker: this.heartbeat?.id ?? '',
+      });
       successor = await STEP_FUNCTIONS[data.step](ctx);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const attempts = bullJob.opts.attempts ?? 1;
-      if (retryable(error) && bullJob.attemptsMade + 1 < attempts) {
-        log.warn({ err: error, attempt: bullJob.attemptsMade + 1 }, 'step failed; it will be retried');
-        throw error;
-      }
-      if (data.step === 'end') throw error;
-      await ctx.note(`${data.step} failed: ${message}`, 'error');
-      successor = afterError(ctx.data, message);
+      if (this.abandoned) throw error;
+      successor = await this.afterFailure(bullJob, data, error, log);
     }
     // a closing worker that gave up waiting for this step leaves it, uncommitted, to the next worker
     if (this.abandoned) throw new JobRunError(`${stepId}: abandoned by a closing worker`);
@@ -243,6 +242,66 @@ export class JobWorker {
       await store.commit(data.runId, stepId, JSON.stringify(successor)),
     ) as Successor;
     await this.enqueue(committed, bullJob.queueName, data.runId);
+    // a new cycle: what the steps of cycles long past committed is no longer read
+    if (committed.kind !== 'none' && committed.data.cycle > data.cycle)
+      await store.forgetBefore(data.runId, committed.data.cycle - KEPT_CYCLES);
+  }
+
+  /**
+   * A step that threw: rethrown (BullMQ tries it again after its backoff) while the error may pass
+   * and the step's budget lasts, else what a step that failed for good leads to (teardown; for `end`,
+   * the run released here). Either way the run's events say so.
+   */
+  private async afterFailure(bullJob: Job, data: RunData, error: unknown, log: Logger): Promise<Successor> {
+    const store = this.store!;
+    const message = error instanceof Error ? error.message : String(error);
+    const failures = bullJob.attemptsMade + 1;
+    const event = (text: string, level: 'warn' | 'error') =>
+      store.event(data.runId, {
+        at: new Date(this.now()).toISOString(),
+        step: data.step,
+        cycle: data.cycle,
+        level,
+        message: text,
+      });
+    if (
+      retryable(error, data.step) &&
+      mayRetry(data.step, failures, this.options.teardownRetryMs ?? 600_000)
+    ) {
+      const wait = retryDelayMs(failures);
+      log.warn({ err: error, attempt: failures }, 'step failed; it will be retried');
+      await event(
+        `${data.step} failed (attempt ${failures}), trying again in ${wait / 1000} s: ${message}`,
+        'warn',
+      );
+      throw error;
+    }
+    await event(`${data.step} failed: ${message}`, 'error');
+    const successor = afterError(data, message);
+    if (successor.kind === 'none') {
+      const outcome = data.outcome ?? {
+        status: 'failed' as const,
+        reason: 'error',
+        message: `end failed: ${message}`,
+      };
+      const run = { name: data.job.name, runId: data.runId, step: data.step, cycle: data.cycle };
+      await endRun(store, run, outcome, `end failed: ${message}: run released`);
+    }
+    return successor;
+  }
+
+  /**
+   * A step job BullMQ failed for good (data no worker can read, past every attempt): its run goes on
+   * to teardown, or ends, so that it never stays active with nothing to run it.
+   */
+  private async failedForGood(job: Job | undefined, error: Error): Promise<void> {
+    if (job === undefined || !job.finishedOn || job.name === SCHEDULED_START) return;
+    this.logger.error({ stepJob: job.id, err: error }, 'step job failed for good');
+    try {
+      await recoverStep(this.store!, this.queue(job.queueName), job, error.message);
+    } catch (failure) {
+      this.logger.error({ stepJob: job.id, err: failure }, 'could not go on from a failed step job');
+    }
   }
 
   /** Adds a committed successor: a step job, or a watch flow; no-ops when it exists. */
@@ -250,10 +309,7 @@ export class JobWorker {
     if (successor.kind === 'none') return;
     const { data } = successor;
     if (successor.kind === 'step') {
-      await this.queue(queueName).add(data.step, data, {
-        ...STEP_JOB_OPTIONS,
-        jobId: stepJobId(data.runId, data.cycle, data.step),
-      });
+      await addStep(this.queue(queueName), data);
       return;
     }
     await defer(successor.record, {
@@ -275,15 +331,15 @@ export class JobWorker {
   }
 }
 
-/** What a step that failed for good leads to: a setup step fails the run; teardown goes on. */
-function afterError(data: RunData, message: string): Successor {
-  const index = TEARDOWN_STEPS.indexOf(data.step);
-  if (index === -1) return failed(data, 'error', `${data.step} failed: ${message}`);
-  return next(data, TEARDOWN_STEPS[index + 1]!);
-}
+/** Cycles whose committed successors are kept (a step retried late still finds its own). */
+const KEPT_CYCLES = 3;
 
-/** Errors worth another attempt: not a step's own verdict (lifecycle, config, jobs errors). */
-function retryable(error: unknown): boolean {
+/**
+ * Errors worth another attempt: not a step's own verdict (lifecycle, config, jobs errors), except a
+ * lifecycle wait that ran out in teardown (programs or supervisord slow to go: look again).
+ */
+function retryable(error: unknown, step: Step): boolean {
+  if (error instanceof LifecycleTimeout) return TEARDOWN_STEPS.includes(step);
   return !(
     error instanceof LifecycleError ||
     error instanceof ConfigError ||

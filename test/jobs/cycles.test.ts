@@ -35,7 +35,7 @@ describe('watch cycles', () => {
     await h.runs.ended(name, runId);
   }
 
-  test('check_timeout starts a new cycle and leaves healthy programs running (pids kept)', async () => {
+  test('check_timeout starts a new cycle and leaves healthy programs running (pids kept); old commits are dropped', async () => {
     await writeJob(h.dir, 'loop', {
       check_interval: '300ms',
       check_timeout: '2s',
@@ -50,6 +50,12 @@ describe('watch cycles', () => {
     assert.equal(second.runId, runId);
     await cycle('loop', 3);
     assert.equal(await programPid(h.dir, 'loop', 'sleeper'), pid, 'the program was not restarted');
+    // what the steps of cycles long past committed is forgotten: the run's keys stay bounded
+    await cycle('loop', 5);
+    const store = h.runs.store;
+    const committed = await store.redis.hkeys(store.keys.successors(runId));
+    const cycles = committed.map((id) => Number(/\.(\d+)\.[a-z-]+$/.exec(id)?.[1]));
+    assert.ok(Math.min(...cycles) >= 2, `committed steps kept: ${committed.join(', ')}`);
     assert.equal(supervisordOf(h.dir, 'loop'), supervisord, 'supervisord was not restarted');
     assert.ok(!(await h.runs.status('loop')).events.some((e) => e.step === 'restart-programs'));
     await stop('loop', runId);

@@ -1,12 +1,17 @@
 /** The jobs' pure parts: end conditions in a time zone, names, hook points and environment, job keys. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, jobOptions, validateJob } from '../../src/config/index.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, jobOptions, loadJobFiles, resolveJob, validateJob } from '../../src/config/index.js';
 import { hookEnvironment } from '../../src/jobs/hooks.js';
 import { endtimeOn, limitReached, limitsOf } from '../../src/jobs/limits.js';
 import { loadJob } from '../../src/jobs/load.js';
 import { jobNameOf, stepJobId, watchTriggerId } from '../../src/jobs/names.js';
 import { HOOK_POINTS, STEPS, stepHook } from '../../src/jobs/points.js';
+import { hostOf } from '../../src/jobs/host.js';
+import { endpointNameOf } from '../../src/jobs/steps/watch.js';
 
 describe('end conditions', () => {
   test('endtime is that time of day in the job’s zone, on the reference day there', () => {
@@ -71,9 +76,60 @@ describe('names', () => {
       loadJob(['/nonexistent.yaml'], { overrides: ['unix_http_server.password=hunter2'] }),
       (e: unknown) =>
         e instanceof ConfigError &&
-        /password may not be given with --set/.test(e.message) &&
+        /unix_http_server\.password: a password or other secret may not be given with --set/.test(
+          e.message,
+        ) &&
         !e.message.includes('hunter2'),
     );
+  });
+
+  test('a secret inside an override’s value is refused too, at any depth; a variable name is fine', async () => {
+    const refused = async (override: string, path: string) =>
+      assert.rejects(
+        loadJob(['/nonexistent.yaml'], { overrides: [override] }),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          e.message.startsWith(`${path}: a password or other secret may not be given with --set`) &&
+          !e.message.includes('hunter2'),
+        override,
+      );
+    await refused(
+      'inet_http_server={port: "127.0.0.1:9001", password: hunter2}',
+      'inet_http_server.password',
+    );
+    await refused(
+      'program.web={command: x, environment: {API_TOKEN: hunter2}}',
+      'program.web.environment.API_TOKEN',
+    );
+    await refused('program={web: {environment: {db_passwd: hunter2}}}', 'program.web.environment.db_passwd');
+    // not a secret: the name of the variable the passphrase is read from (the file is then missing)
+    await assert.rejects(
+      loadJob(['/nonexistent.yaml'], { overrides: ['host={passphrase_env: BOX_PASSPHRASE}'] }),
+      /cannot read: ENOENT/,
+    );
+  });
+
+  test('job start pins relative local paths (working_dir, the host key, known_hosts, agent) to its directory', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'pins-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'remote.yaml');
+    await writeFile(
+      file,
+      JSON.stringify({
+        working_dir: '/srv/app',
+        program: { a: { command: 'a' } },
+        host: { hostname: 'box', identity_file: 'keys/id', known_hosts: '~/.ssh/kh', agent: 'agent.sock' },
+      }),
+    );
+    const loaded = await loadJob([file], { cwd: '/home/op/jobs' });
+    assert.deepEqual(loaded.spec.overrides, [
+      'host.identity_file="/home/op/jobs/keys/id"',
+      'host.agent="/home/op/jobs/agent.sock"',
+    ]);
+    // a worker in another directory reads the same files
+    const elsewhere = await loadJobFiles(loaded.spec.files, { overrides: loaded.spec.overrides });
+    assert.equal(elsewhere.host?.identity_file, '/home/op/jobs/keys/id');
+    assert.equal(elsewhere.host?.known_hosts, '~/.ssh/kh');
   });
 
   test('step job and trigger ids are deterministic and hold no colon', () => {
@@ -82,6 +138,35 @@ describe('names', () => {
       'web.20300101T080000Z-1a2b.3.start-programs',
     );
     assert.equal(watchTriggerId('web.x', 2), 'web.x.2.trigger');
+  });
+
+  test('a watched endpoint is named by the whole SSH login: hosts that differ by port or user never share one', async () => {
+    const nameOn = async (host: Record<string, unknown>) => {
+      const config = validateJob({
+        working_dir: '/srv/app',
+        program: { a: { command: 'a' } },
+        host: { hostname: 'gw.example', identity_file: '/keys/id', ...host },
+      });
+      return endpointNameOf(hostOf(config), await resolveJob(config, { files: null }));
+    };
+    const names = [
+      await nameOn({ port: 2201, username: 'deploy' }),
+      await nameOn({ port: 2202, username: 'deploy' }),
+      await nameOn({ port: 2201, username: 'ops' }),
+    ];
+    assert.equal(names[0], 'job@ssh.deploy@gw.example:2201:/srv/app/supervisord.conf');
+    assert.equal(new Set(names).size, 3, names.join(', '));
+    // the queue stays one per hostname: any worker reaching the host serves its jobs
+    assert.equal(
+      hostOf(
+        validateJob({
+          working_dir: '/srv/app',
+          program: { a: { command: 'a' } },
+          host: { hostname: 'gw.example', port: 2202, identity_file: '/k' },
+        }),
+      ).name,
+      'ssh.gw.example',
+    );
   });
 
   test('schedule must look like a cron pattern', () => {
@@ -102,6 +187,15 @@ describe('hook points', () => {
       on_unhealthy: 'true',
     });
     assert.throws(() => validateJob({ ...base, hooks: { before_lunch: 'true' } }), /before_lunch/);
+  });
+
+  test('hook_timeout is at most 24h (a longer timer would fire at once and kill every hook)', () => {
+    const base = { working_dir: '/tmp/x', program: { a: { command: 'a' } } };
+    assert.equal(jobOptions(validateJob({ ...base, hook_timeout: '24h' })).hookTimeoutMs, 86_400_000);
+    assert.throws(
+      () => validateJob({ ...base, hook_timeout: '30d' }),
+      (e: unknown) => e instanceof ConfigError && /hook_timeout: must be at most 24h/.test(e.message),
+    );
   });
 
   test('the environment holds the run’s context; on_end and on_unhealthy add theirs', () => {

@@ -1,7 +1,8 @@
 /**
  * An always-on job whose supervisord runs on a remote host, reached over a real sshd: a worker
  * told to serve that host runs every step over SSH, the triggerer watches through the tunnel, a
- * program that dies is restarted, and `job stop` leaves nothing running on the host.
+ * program that dies is restarted, `job logs` reads a program's log there, and `job stop` leaves
+ * nothing running on the host.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,7 +33,7 @@ describe('an always-on job on a remote host', () => {
       check_interval: '300ms',
       program: {
         web: { command: 'sleep 1000', startsecs: 0 },
-        side: { command: 'sleep 1000', startsecs: 0 },
+        side: { command: "sh -c 'echo side says hello; exec sleep 1000'", startsecs: 0 },
       },
     });
     triggerer = await startJobTriggerer(redis.url, dir.path);
@@ -67,6 +68,10 @@ describe('an always-on job on a remote host', () => {
     const web = await pidOf('web');
     const side = await pidOf('side');
     assert.ok(supervisord && web > 0 && side > 0);
+    // its log is read on the host, and the CLI exits (its SSH connection closed)
+    const logs = await jobCli(redis.url, ['logs', 'remote', 'side', '--lines', '5']);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /side says hello/);
     process.kill(web, 'SIGKILL');
     const again = await runs.until(
       'remote',

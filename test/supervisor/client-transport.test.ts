@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { SupervisorClient } from '../../src/supervisor/client.js';
+import { MAX_RESPONSE_BYTES } from '../../src/supervisor/xmlrpc/transport.js';
 import {
   AuthenticationError,
   CallTimeout,
@@ -14,6 +15,7 @@ import {
   EndpointUnreachable,
   InvalidArgument,
   InvalidEndpoint,
+  ProtocolError,
   SupervisorError,
   SupervisorServerError,
 } from '../../src/supervisor/errors.js';
@@ -150,6 +152,38 @@ describe('failures before any answer', () => {
       assert.equal(error.timeoutMs, 200);
       assert.equal(error.method, 'supervisor.getAllProcessInfo');
       assert.equal(sockets.size, 1, 'a timeout is not retried');
+    } finally {
+      client.close();
+      await closeServer(server, sockets);
+    }
+  });
+
+  test('an answer past 64 MiB is a ProtocolError, not buffered to the end', async () => {
+    const sockets = new Set<Socket>();
+    let sent = 0;
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.once('data', () => {
+        const size = MAX_RESPONSE_BYTES * 2;
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ncontent-length: ${size}\r\n\r\n`);
+        const chunk = Buffer.alloc(1024 * 1024, 'x');
+        const more = () => {
+          while (sent < size && !socket.destroyed) {
+            sent += chunk.length;
+            if (!socket.write(chunk)) return void socket.once('drain', more);
+          }
+        };
+        socket.on('error', () => {});
+        more();
+      });
+    });
+    const port = await listen(server);
+    const client = new SupervisorClient({ url: `http://127.0.0.1:${port}/RPC2`, timeoutMs: 20_000 });
+    try {
+      const error = await client.getAllProcessInfo().catch((e: unknown) => e);
+      assert.ok(error instanceof ProtocolError, String(error));
+      assert.match(error.message, /larger than 64 MiB/);
+      assert.ok(sent < MAX_RESPONSE_BYTES * 2, 'the rest was never read');
     } finally {
       client.close();
       await closeServer(server, sockets);

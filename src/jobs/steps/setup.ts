@@ -3,15 +3,17 @@
  * user stop and the run's end conditions (a run started after its end does nothing and says why),
  * runs its `before_*` hook, the idempotent lifecycle step, then its `after_*` hook.
  */
-import { configure, restartPrograms, start, startPrograms } from '../../supervisor/lifecycle/index.js';
+import { configure, start, startPrograms } from '../../supervisor/lifecycle/index.js';
+import type { ProgramsResult } from '../../supervisor/lifecycle/programs.js';
 import { ProgramStartFailed } from '../../supervisor/lifecycle/errors.js';
 import { limitReached } from '../limits.js';
 import { stepHook } from '../points.js';
-import { restartNamed } from '../restart.js';
+import { stepJobId } from '../names.js';
+import { restartOnce, type RestartStep } from '../restart.js';
+import { targetOf } from '../teardown-target.js';
 import {
   hookFailed,
   interrupted,
-  jobOf,
   next,
   recordProgramStates,
   unhealthy,
@@ -52,16 +54,18 @@ export async function configureStep(ctx: StepContext): Promise<Successor> {
     });
   }
   return guarded(ctx, async () => {
-    const result = await configure(jobOf(ctx), ctx.lifecycle);
+    const job = await ctx.live();
+    const result = await configure(job, ctx.lifecycle);
     await ctx.note(`configured ${result.configPath}${result.changed ? '' : ' (unchanged)'}`);
-    return next(ctx.data, 'start');
+    // from now on teardown acts on what was configured here, whatever the job files say later
+    return next(ctx.data, 'start', { teardown: targetOf(job) });
   });
 }
 
 /** `start`: supervisord up with the job's config. */
 export async function startStep(ctx: StepContext): Promise<Successor> {
   return guarded(ctx, async () => {
-    const result = await start(jobOf(ctx), ctx.lifecycle);
+    const result = await start(await ctx.live(), ctx.lifecycle);
     await ctx.note(`supervisord ${result.action} (pid ${result.pid})${notes(result.notes)}`);
     return next(ctx.data, 'start-programs');
   });
@@ -70,62 +74,64 @@ export async function startStep(ctx: StepContext): Promise<Successor> {
 /** `start-programs`: every program RUNNING; `restart_on_initial` restarts them on the first cycle. */
 export async function startProgramsStep(ctx: StepContext): Promise<Successor> {
   return guarded(ctx, async () => {
-    const job = jobOf(ctx);
+    const job = await ctx.live();
     const restart = ctx.data.cycle === 1 && job.options.restartOnInitial;
-    try {
-      const result = await startPrograms(job, { ...ctx.lifecycle, restart });
-      await recordProgramStates(ctx, result.processes);
-      await ctx.note(`programs ${restart ? 'restarted' : 'started'}: ${summary(result.processes)}`);
-    } catch (error) {
-      if (!(error instanceof ProgramStartFailed)) throw error;
-      return {
-        detour: await unhealthy(
-          ctx,
-          error.failures.map((f) => f.name),
-          startFailure(error),
-        ),
-      };
-    }
-    return next(ctx.data, 'watch');
+    return programsUp(ctx, restart ? 'restarted' : 'started', () =>
+      restart ? restartOnce(job, [], restartStep(ctx), ctx.lifecycle) : startPrograms(job, ctx.lifecycle),
+    );
   });
 }
 
 /** `restart-programs`: every program (restart_on_retrigger), or the unhealthy ones only. */
 export async function restartProgramsStep(ctx: StepContext): Promise<Successor> {
   return guarded(ctx, async () => {
-    const job = jobOf(ctx);
+    const job = await ctx.live();
     const which = ctx.data.restart ?? 'all';
-    if (which === 'all') {
-      try {
-        const result = await restartPrograms(job, ctx.lifecycle);
-        await recordProgramStates(ctx, result.processes);
-        await ctx.note(`programs restarted: ${summary(result.processes)}`);
-      } catch (error) {
-        if (!(error instanceof ProgramStartFailed)) throw error;
-        return {
-          detour: await unhealthy(
-            ctx,
-            error.failures.map((f) => f.name),
-            startFailure(error),
-          ),
-        };
-      }
-    } else {
-      const result = await restartNamed(job, which, ctx.lifecycle);
-      if (result.started.length) await ctx.note(`restarted ${result.started.join(', ')}`);
-      if (result.refused.length) {
-        const why = result.refused.map((r) => `${r.name}: ${r.why}`).join('; ');
-        return {
-          detour: await unhealthy(
-            ctx,
-            result.refused.map((r) => r.name),
-            `could not start ${why}`,
-          ),
-        };
-      }
-    }
-    return next(ctx.data, 'watch', { restart: undefined });
+    const programs = which === 'all' ? [] : which;
+    const up = await programsUp(ctx, 'restarted', () =>
+      restartOnce(job, programs, restartStep(ctx), ctx.lifecycle),
+    );
+    return 'detour' in up ? up : next(ctx.data, 'watch', { restart: undefined });
   });
+}
+
+/**
+ * Starts or restarts programs and records how they came up; a program that fails to start is the
+ * unhealthy case (a detour: on_unhealthy or a restart, retrigger count + 1).
+ */
+async function programsUp(
+  ctx: StepContext,
+  done: string,
+  work: () => Promise<ProgramsResult & { skipped?: string[] }>,
+): Promise<Successor | Detour> {
+  try {
+    const result = await work();
+    await recordProgramStates(ctx, result.processes);
+    const skipped = result.skipped?.length
+      ? ` (${result.skipped.join(', ')} restarted by an earlier attempt of this step)`
+      : '';
+    await ctx.note(`programs ${done}: ${summary(result.processes)}${skipped}`);
+  } catch (error) {
+    if (!(error instanceof ProgramStartFailed)) throw error;
+    return {
+      detour: await unhealthy(
+        ctx,
+        error.failures.map((f) => f.name),
+        startFailure(error),
+      ),
+    };
+  }
+  return next(ctx.data, 'watch');
+}
+
+/** Where the step keeps when it first restarted programs (a retry restarts none twice). */
+function restartStep(ctx: StepContext): RestartStep {
+  const { data } = ctx;
+  return {
+    store: ctx.store,
+    runId: data.runId,
+    stepId: ctx.bullJob.id ?? stepJobId(data.runId, data.cycle, data.step),
+  };
 }
 
 function notes(list: string[]): string {
@@ -140,6 +146,9 @@ function summary(processes: { group: string; name: string; statename: string; pi
 
 /** One line for a ProgramStartFailed: each program with why (its log tail stays in the run's events). */
 function startFailure(error: ProgramStartFailed): string {
-  const which = error.failures.map((f) => `${f.name} (${f.spawnerr || `${f.statename} ${f.exitstatus}`})`);
+  const which = error.failures.map((f) => {
+    const state = f.statename === 'EXITED' ? `EXITED ${f.exitstatus}` : f.statename;
+    return `${f.name} (${state}${f.spawnerr ? `: ${f.spawnerr}` : ''})`;
+  });
   return which.length ? `failed to start: ${which.join(', ')}` : error.message.split('\n')[0]!;
 }

@@ -14,7 +14,7 @@ import { check } from '../../supervisor/lifecycle/check.js';
 import { SupervisordNotRunning } from '../../supervisor/lifecycle/errors.js';
 import { jobPidfile, contextOf } from '../../supervisor/lifecycle/context.js';
 import { JOB_ENDPOINT_PREFIX } from '../endpoints.js';
-import type { JobHost } from '../host.js';
+import { endpointHostOf, type JobHost } from '../host.js';
 import { stepHook } from '../points.js';
 import type { LastEvent, RunData } from '../run-data.js';
 import { stepJobId, watchTriggerId } from '../names.js';
@@ -22,7 +22,7 @@ import {
   failed,
   hookFailed,
   interrupted,
-  jobOf,
+  declaredOf,
   next,
   recordProgramStates,
   teardown,
@@ -37,12 +37,12 @@ export const WATCH_CLASSPATH = 'supervisor.ProgramWatchTrigger';
 export const MAX_WATCH_FAILURES = 3;
 
 /**
- * The endpoint name a job's supervisord is watched under: one per supervisord on a host (its config
- * path), so jobs that share one share its poll. The triggerer resolves it from the job spec the
+ * The endpoint name a job's supervisord is watched under: one per supervisord on a host (its login
+ * and config path), so jobs that share one share its poll. The triggerer resolves it from the job spec the
  * worker registers under it, reading the job's credentials from its own copy of the files.
  */
 export function endpointNameOf(host: JobHost, job: ResolvedJob): string {
-  return `${JOB_ENDPOINT_PREFIX}${host.name}:${job.configPath}`;
+  return `${JOB_ENDPOINT_PREFIX}${endpointHostOf(host)}:${job.configPath}`;
 }
 
 /** `watch`: registers the endpoint and defers the watch trigger; its continuation is `evaluate`. */
@@ -52,7 +52,7 @@ export async function watchStep(ctx: StepContext): Promise<Successor> {
   const before = stepHook('before', 'watch')!;
   const failure = hookFailed(ctx, await ctx.hook(before));
   if (failure) return failure;
-  const job = jobOf(ctx);
+  const job = declaredOf(ctx);
   const endpoint = endpointNameOf(ctx.host, job);
   await ctx.store.registerEndpoint(endpoint, ctx.spec);
   const { data } = ctx;
@@ -65,8 +65,9 @@ export async function watchStep(ctx: StepContext): Promise<Successor> {
         endpoint,
         interval: `${job.options.checkIntervalMs}ms`,
         ...exitCodes(job),
-        ...(job.options.runtimeMs !== undefined && {
-          runtime: `${job.options.runtimeMs}ms`,
+        // the run's limits as fixed at its start (as every step judges them), not the files now
+        ...(data.limits.runtimeEndsAt !== undefined && {
+          runtime: `${Date.parse(data.limits.runtimeEndsAt) - Date.parse(data.referenceTime)}ms`,
           reference_time: data.referenceTime,
         }),
         ...(data.limits.endtimeAt !== undefined && { endtime: data.limits.endtimeAt }),
@@ -124,7 +125,7 @@ async function decide(ctx: StepContext, event: TriggerEvent): Promise<Successor>
       stop ?? `the watch trigger was cancelled (${String(event.payload.reason ?? 'no reason')})`;
     return teardown(data, { status: 'stopped', reason: 'stop', message });
   }
-  const job = jobOf(ctx);
+  const job = declaredOf(ctx);
   if (event.status === 'fired') {
     const decision = String(event.payload.decision);
     const reason = String(event.payload.reason ?? '');
@@ -159,22 +160,16 @@ async function decide(ctx: StepContext, event: TriggerEvent): Promise<Successor>
  * gone is a crash (unhealthy: start it again); up, it is watched again. Past MAX_WATCH_FAILURES in a
  * row the run fails.
  */
-async function watchFailed(ctx: StepContext, error: string): Promise<Successor> {
+export async function watchFailed(ctx: StepContext, error: string): Promise<Successor> {
   const { data } = ctx;
   const failures = data.watchFailures + 1;
   if (failures > MAX_WATCH_FAILURES) {
     return failed(data, 'watch', `the watch failed ${failures} times in a row: ${error}`);
   }
   const lifecycle = contextOf(ctx.lifecycle);
-  const down = (await jobPidfile(lifecycle, jobOf(ctx))).kind !== 'running';
-  if (down) {
-    const result = await unhealthy(ctx, [], `supervisord is not running (${error})`);
-    // the restart of a supervisord that died is a start: supervisord, then every program
-    if (result.kind === 'step' && result.data.step === 'restart-programs') {
-      return next(result.data, 'start', { watchFailures: failures, restart: undefined });
-    }
-    return result;
-  }
+  const down = (await jobPidfile(lifecycle, declaredOf(ctx))).kind !== 'running';
+  // the restart of a supervisord that died is a start: supervisord, then every program
+  if (down) return unhealthy(ctx, [], `supervisord is not running (${error})`, { watchFailures: failures });
   await ctx.note(`the watch failed (${error}): watching again`, 'warn');
   return next(data, 'watch', { cycle: data.cycle + 1, watchFailures: failures });
 }
@@ -209,9 +204,9 @@ async function recordPrograms(ctx: StepContext, event: TriggerEvent): Promise<vo
   if (Array.isArray(event.payload.programs)) {
     return recordProgramStates(ctx, event.payload.programs as ProgramSummary[]);
   }
-  if (!ctx.job) return;
+  if (!ctx.declared) return;
   try {
-    const infos = (await check(ctx.job, ctx.lifecycle)).programs;
+    const infos = (await check(await ctx.live(), ctx.lifecycle)).programs;
     await recordProgramStates(
       ctx,
       infos.map((p) => {

@@ -132,10 +132,17 @@ async function waitRunning(ctx: Context, job: LifecycleJob, knownPid: number | u
   );
 }
 
+/** The last lines of supervisord's log, read from its end only (it may be 50 MB, and on a remote host). */
 async function tail(ctx: Context, path: string): Promise<string> {
-  const text = (await ctx.host.readText(path).catch(() => undefined)) ?? '';
-  return text.split('\n').slice(-15).join('\n');
+  const result = await ctx.host
+    .run('tail', ['-c', String(LOG_TAIL_BYTES), path], { timeoutMs: 10_000 })
+    .catch(() => undefined);
+  if (result?.code !== 0) return '';
+  return result.output.split('\n').slice(-15).join('\n');
 }
+
+/** How much of the end of supervisord's log is read for its last lines. */
+const LOG_TAIL_BYTES = 16 * 1024;
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');

@@ -38,6 +38,11 @@ export interface CallOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * The largest response body read (64 MiB): supervisord's biggest answers (a log read, every
+ * process's info) are far smaller; something larger is not supervisord, and is not buffered.
+ */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
   'ENOENT',
@@ -226,7 +231,21 @@ export class XmlRpcTransport {
         { ...this.target, path: this.path, method: 'POST', headers, agent: this.agent },
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_RESPONSE_BYTES) {
+              finish(
+                new ProtocolError(
+                  `${method} at ${this.where}: the response is larger than ${MAX_RESPONSE_BYTES / 1024 / 1024} MiB`,
+                  this.url,
+                ),
+              );
+              req.destroy();
+              return;
+            }
+            chunks.push(chunk);
+          });
           res.on('end', () => {
             if (!res.complete) {
               finish(
