@@ -5,13 +5,13 @@
  * Redis that is away fails a frame within seconds and the next frame tries again.
  */
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { listTriggers, TRIGGER_STATES, type TriggerState, type TriggerSummary } from '../client/index.js';
 import { runStatus, type RunStatus } from '../jobs/runs.js';
 import { RunStore } from '../jobs/store.js';
 import { TRIGGERS_QUEUE } from '../protocol/index.js';
 import { RedisCall } from '../client/connection.js';
-import { redactRedisUrl, redisOptions } from '../redis/connection.js';
+import { connect, redactRedisUrl, redisConnection, type RedisClient } from '../redis/connection.js';
+import { prefixFor } from '../redis/prefix.js';
 import { listTriggerers, type TriggererInfo } from '../redis/heartbeat.js';
 
 /** One frame's data. */
@@ -41,7 +41,8 @@ export interface WatchReaderOptions {
 /** Reads snapshots on one connection until closed. */
 export class WatchReader {
   private readonly call: RedisCall;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
+  private readonly prefix: string;
   private readonly queue: Queue;
   private readonly store: RunStore;
   /** The Redis as it may be shown (no password). */
@@ -55,17 +56,19 @@ export class WatchReader {
     // Used only to translate a failed frame into one line naming the Redis and why (the client's
     // last error, e.g. ECONNREFUSED, rather than "max retries"); the client itself keeps retrying.
     this.call = new RedisCall(url);
+    // Any kind of Redis the URL names (one server, a Sentinel group, a Cluster) and its prefix.
+    const connection = redisConnection(url);
+    this.prefix = prefixFor(connection);
     this.redis = this.call.own(
-      new Redis({
-        ...redisOptions(url),
+      connect(connection, {
         maxRetriesPerRequest: 1,
         commandTimeout: 5000,
         retryStrategy: (times: number) => Math.min(times * 200, 2000),
       }),
     );
-    this.queue = new Queue(TRIGGERS_QUEUE, { connection: this.redis });
+    this.queue = new Queue(TRIGGERS_QUEUE, { connection: this.redis, prefix: this.prefix });
     this.queue.on('error', () => undefined);
-    this.store = new RunStore(this.redis);
+    this.store = new RunStore(this.redis, this.prefix);
   }
 
   /** One snapshot; throws when Redis cannot be read. */
@@ -79,11 +82,11 @@ export class WatchReader {
 
   private async readOnce(): Promise<WatchSnapshot> {
     const [triggerers, workers, counts, names, list] = await Promise.all([
-      listTriggerers(this.redis),
-      listTriggerers(this.redis, { fleet: 'workers' }),
+      listTriggerers(this.redis, { prefix: this.prefix }),
+      listTriggerers(this.redis, { fleet: 'workers', prefix: this.prefix }),
       this.queue.getJobCounts(...TRIGGER_STATES),
       this.store.jobs(),
-      listTriggers({ connection: this.redis, limit: this.options.triggers ?? 50 }),
+      listTriggers({ connection: this.redis, prefix: this.prefix, limit: this.options.triggers ?? 50 }),
     ]);
     const shown = names.slice(0, this.options.jobs ?? 30);
     const jobs = await Promise.all(

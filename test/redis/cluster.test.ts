@@ -7,7 +7,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { defer, keyPrefix, waitFor } from '../../src/client/index.js';
@@ -18,7 +20,7 @@ import { InvalidPrefix } from '../../src/redis/prefix.js';
 import { runCli } from '../fixtures/cli.js';
 import { stopDaemons } from '../fixtures/daemon.js';
 import { jobCli, programPid, RunReader, startJobTriggerer, startWorker, writeJob } from '../fixtures/jobs.js';
-import { waitUntil, type OwnedProcess } from '../fixtures/processes.js';
+import { ownChild, waitUntil, type OwnedProcess } from '../fixtures/processes.js';
 import { startRedisCluster, type RedisClusterHandle } from '../fixtures/redis-cluster.js';
 import { startSupervisord, type SupervisordHandle } from '../fixtures/supervisord.js';
 import { tempDir } from '../fixtures/tmp.js';
@@ -31,6 +33,8 @@ import {
   type ContinuationCounter,
 } from '../fixtures/triggerers.js';
 
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx');
 const PASSWORD = 'cluster-pw-6c1f0a';
 const PROGRAM = 'command=sleep 1000\nautostart=true\nstartsecs=0\nstopsignal=KILL';
 const N = 20;
@@ -190,6 +194,28 @@ describe('a real Redis Cluster', () => {
     );
     assert.ok(report.triggers.total.completed >= 2, result.stdout);
     assert.ok(!`${result.stdout}${result.stderr}`.includes(PASSWORD));
+  });
+
+  test('status --watch reads the cluster with its {bull} prefix: the live triggerers and the triggers', async () => {
+    const child = ownChild(
+      spawn(process.execPath, ['--import', TSX, MAIN, 'status', '--watch', '--json', '--interval', '300ms'], {
+        env: { ...process.env, REDIS_URL: cluster.url },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const first = await waitUntil(() => out.split('\n').find((line) => line.startsWith('{')), {
+      timeoutMs: 15_000,
+      what: 'a frame of status --watch',
+    });
+    child.kill('SIGINT');
+    assert.equal(await closed, 0);
+    const frame = JSON.parse(first) as { triggerers: { pid: number }[]; counts: { completed: number } };
+    assert.deepEqual(frame.triggerers.map((t) => t.pid).sort(), procs.map((p) => p.pid).sort());
+    assert.ok(frame.counts.completed >= 2, first);
+    assert.ok(!out.includes(PASSWORD));
   });
 
   test('the heartbeat listing prunes a member whose beat expired (a script on keys of one slot)', async () => {
