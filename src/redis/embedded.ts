@@ -109,6 +109,13 @@ export async function startEmbeddedRedis(
         if (current?.pid === discovery.pid) await rm(join(stateDir, DISCOVERY_FILE), { force: true });
         // Only the redis-server this process used: its pid may have been reused since it exited.
         if (sameProcess(discovery.pid, discovery.startTicks)) await stopRedis(discovery.pid);
+      }).catch(async (error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        // The state directory was removed meanwhile: nobody can find this redis-server any more (no
+        // discovery file, no users), so it goes with this process instead of running on unowned.
+        process.removeListener('exit', onExit);
+        left = true;
+        if (sameProcess(discovery.pid, discovery.startTicks)) await stopRedis(discovery.pid);
       });
       return stopped;
     },

@@ -11,15 +11,23 @@ import { fileURLToPath } from 'node:url';
 import { runCli } from '../fixtures/cli.js';
 import { stopDaemons } from '../fixtures/daemon.js';
 import { isAlive, programPid, supervisordOf, writeJob } from '../fixtures/jobs.js';
-import { spawnOwned, waitUntil } from '../fixtures/processes.js';
+import { spawnOwned, waitUntil, type OwnedProcess } from '../fixtures/processes.js';
+import { readDiscovery } from '../../src/redis/connection.js';
+import { processGone } from '../../src/redis/lease.js';
 import { tempDir } from '../fixtures/tmp.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 test('one process runs the triggerer and a worker on its embedded redis; a job runs on it end to end', async (t) => {
   const dir = await tempDir('jm-');
-  t.after(() => dir.remove());
-  t.after(() => stopDaemons());
+  // One hook, in this order: the process (and with it its embedded redis-server), then the
+  // supervisords, then the directory they live in.
+  const owned: { serve?: OwnedProcess } = {};
+  t.after(async () => {
+    await owned.serve?.stop(20_000);
+    await stopDaemons();
+    await dir.remove();
+  });
   const stateDir = join(dir.path, 'state');
   const env: NodeJS.ProcessEnv = { ...process.env, SUPERVISOR_TRIGGERER_STATE_DIR: stateDir };
   delete env.REDIS_URL;
@@ -32,7 +40,7 @@ test('one process runs the triggerer and a worker on its embedded redis; a job r
       env,
     },
   );
-  t.after(() => serve.stop(20_000));
+  owned.serve = serve;
   await waitUntil(
     () => {
       if (serve.child.exitCode !== null) throw new Error(`exited: ${serve.output()}`);
@@ -41,6 +49,8 @@ test('one process runs the triggerer and a worker on its embedded redis; a job r
     { timeoutMs: 30_000, what: 'triggerer and worker ready' },
   );
   assert.match(serve.output(), /triggerer ready/);
+  const redisPid = (await readDiscovery(stateDir))?.pid;
+  assert.ok(redisPid !== undefined, 'the embedded redis-server is announced');
 
   const cli = (args: string[]) =>
     runCli(['job', ...args], { env: { SUPERVISOR_TRIGGERER_STATE_DIR: stateDir, REDIS_URL: '' } });
@@ -74,4 +84,10 @@ test('one process runs the triggerer and a worker on its embedded redis; a job r
   assert.equal(stopped.code, 0, stopped.stderr);
   assert.match(stopped.stdout, /stopped/);
   assert.equal(isAlive(supervisord), false);
+  // The main command's stop takes its embedded redis-server with it.
+  await serve.stop(20_000);
+  assert.equal(serve.child.exitCode, 0, serve.output());
+  await waitUntil(() => (processGone(redisPid) ? true : undefined), {
+    what: 'the embedded redis-server gone',
+  });
 });

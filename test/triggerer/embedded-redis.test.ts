@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../fixtures/cli.js';
@@ -114,5 +115,14 @@ describe('triggerers sharing an embedded redis', () => {
     await assertTriggersFire('after-starter-crashed');
     await second.stop();
     await assertRedisGone();
+  });
+
+  test('a triggerer whose state directory was removed while it ran still stops its redis-server', async () => {
+    const only = await startTriggerer();
+    await rm(dir.path, { recursive: true, force: true });
+    await only.stop();
+    assert.equal(only.child.exitCode, 0, only.output());
+    assert.ok(redisPid !== undefined);
+    await waitUntil(() => (processGone(redisPid!) ? true : undefined), { what: 'the redis-server gone' });
   });
 });
