@@ -13,7 +13,6 @@ import type { FleetMember } from './scale-fleet.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'supervisor-triggerer.js');
-const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 
@@ -45,10 +44,13 @@ export interface TriggererProcess {
 
 let built: Promise<void> | undefined;
 
-/** Compiles the CLI to dist/ (as `npm ci` does), once per bench run, so what is measured is current. */
+/**
+ * Builds the CLI to dist/ with the package's own build (as `npm ci` does: the compiled code and the
+ * status page's files), once per bench run, so what is measured is current.
+ */
 export function buildCli(): Promise<void> {
   built ??= (async () => {
-    const tsc = spawnOwned(process.execPath, [TSC, '-p', 'tsconfig.build.json'], { cwd: ROOT });
+    const tsc = spawnOwned('npm', ['run', '--silent', 'build'], { cwd: ROOT });
     await tsc.exited;
     if (tsc.child.exitCode !== 0) throw new Error(`building the CLI failed:\n${tsc.output()}`);
   })();
