@@ -67,6 +67,7 @@ test('a minimal job gets paths, program defaults, rpcinterface and a private uni
     schedule: undefined,
     hooks: {},
     hookTimeoutMs: 300_000,
+    hookEnv: [],
   });
 });
 

@@ -7,6 +7,7 @@ import { configure, start, startPrograms } from '../../supervisor/lifecycle/inde
 import type { ProgramsResult } from '../../supervisor/lifecycle/programs.js';
 import { ProgramStartFailed } from '../../supervisor/lifecycle/errors.js';
 import { limitReached } from '../limits.js';
+import { noteFailedStartLogs } from '../program-logs.js';
 import { stepHook } from '../points.js';
 import { stepJobId } from '../names.js';
 import { restartOnce, type RestartStep } from '../restart.js';
@@ -113,13 +114,9 @@ async function programsUp(
     await ctx.note(`programs ${done}: ${summary(result.processes)}${skipped}`);
   } catch (error) {
     if (!(error instanceof ProgramStartFailed)) throw error;
-    return {
-      detour: await unhealthy(
-        ctx,
-        error.failures.map((f) => f.name),
-        startFailure(error),
-      ),
-    };
+    const failed = error.failures.map((f) => f.name);
+    await noteFailedStartLogs(ctx, await ctx.live(), failed, ctx.lifecycle);
+    return { detour: await unhealthy(ctx, failed, startFailure(error)) };
   }
   return next(ctx.data, 'watch');
 }
@@ -144,7 +141,7 @@ function summary(processes: { group: string; name: string; statename: string; pi
     .join(', ');
 }
 
-/** One line for a ProgramStartFailed: each program with why (its log tail stays in the run's events). */
+/** One line for a ProgramStartFailed: each program with why (its logs are noted in the run's events). */
 function startFailure(error: ProgramStartFailed): string {
   const which = error.failures.map((f) => {
     const state = f.statename === 'EXITED' ? `EXITED ${f.exitstatus}` : f.statename;

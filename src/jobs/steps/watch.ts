@@ -5,16 +5,16 @@
  * healthy. Evaluate reads how the watch ended and decides, per the semantics table in docs/jobs.md.
  */
 import { readTriggerEvent } from '../../client/continuation.js';
-import { programLogsText } from '../../client/log-text.js';
 import { buildRecord } from '../../client/defer.js';
 import type { ResolvedJob } from '../../config/convenience.js';
-import { programLogs, type TriggerEvent } from '../../protocol/index.js';
+import type { TriggerEvent } from '../../protocol/index.js';
 import type { ProgramSummary } from '../../../triggers/programs.js';
 import { check } from '../../supervisor/lifecycle/check.js';
 import { SupervisordNotRunning } from '../../supervisor/lifecycle/errors.js';
 import { jobPidfile, contextOf } from '../../supervisor/lifecycle/context.js';
 import { JOB_ENDPOINT_PREFIX } from '../endpoints.js';
 import { endpointHostOf, type JobHost } from '../host.js';
+import { noteEventLogs } from '../program-logs.js';
 import { stepHook } from '../points.js';
 import type { LastEvent, RunData } from '../run-data.js';
 import { stepJobId, watchTriggerId } from '../names.js';
@@ -104,7 +104,7 @@ export async function evaluateStep(ctx: StepContext): Promise<Successor> {
   ctx.data = { ...ctx.data, lastEvent };
   await recordPrograms(ctx, event);
   await ctx.note(`watch ended: ${event.status}${lastEvent.message ? ` (${lastEvent.message})` : ''}`);
-  await noteProgramLogs(ctx, event);
+  await noteEventLogs(ctx, event);
   const afterWatch = hookFailed(ctx, await ctx.hook('after_watch'));
   if (afterWatch) return afterWatch;
   const beforeEvaluate = hookFailed(ctx, await ctx.hook('before_evaluate'));
@@ -185,18 +185,6 @@ function toLastEvent(event: TriggerEvent): LastEvent {
       text('message') ?? text('error') ?? (event.status === 'timeout' ? 'check_timeout reached' : undefined),
     at: event.firedAt,
   };
-}
-
-/** Characters of one program's logs noted in the run's events (their end: the latest lines). */
-const NOTED_LOG_CHARS = 3000;
-
-/** The program logs the event carries (the programs that ended the watch), one run event each. */
-async function noteProgramLogs(ctx: StepContext, event: TriggerEvent): Promise<void> {
-  for (const [name, logs] of Object.entries(programLogs(event))) {
-    const text = programLogsText(name, logs).join('\n');
-    const kept = text.length <= NOTED_LOG_CHARS ? text : `…${text.slice(-NOTED_LOG_CHARS)}`;
-    await ctx.note(`logs of ${name} when the watch ended:\n${kept}`);
-  }
 }
 
 /** Keeps the programs' states in the run record: from the event, else (timeout) from one look. */
