@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Runs every test file under test/ (or the files/folders given) with node's own test runner and the tsx
-// loader. Node 20's runner does not expand globs, so the files are found here.
+// loader, after building dist/ when it is stale. Node 20's runner does not expand globs, so the files are found here.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 function findTests(path) {
@@ -14,6 +14,23 @@ function findTests(path) {
       return entry.name.endsWith('.test.ts') ? [child] : [];
     })
     .sort();
+}
+
+/** The newest modification time under `path` (a file or a folder), in ms. */
+function newest(path) {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newest(join(path, name))));
+}
+
+// Test fixtures run the compiled CLI (bin/supervisor-triggerer.js), as a user does: build dist/ first
+// when it is missing or a source is newer, so a test never runs stale code.
+const built = 'dist/src/cli/main.js';
+const sources = ['src', 'triggers', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+if (!existsSync(built) || Math.max(...sources.map(newest)) > statSync(built).mtimeMs) {
+  console.error('run-tests: building dist/ (sources changed)');
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
 const targets = process.argv.slice(2).filter((a) => !a.startsWith('--'));
