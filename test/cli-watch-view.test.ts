@@ -77,6 +77,6 @@ test("a value's control characters are shown as ?, so no escape sequence reaches
 test('a long endpoint is clipped in the middle and the columns after it stay on screen', () => {
   const lines = renderFrame(snapshot(1), { ...TERMINAL, columns: 120 });
   const row = lines.find((line) => line.includes('t-') || line.includes('evil')) ?? '';
-  assert.match(row, /  job@box:\/srv\/job…upervisord\.conf  /);
+  assert.match(row, / {2}job@box:\/srv\/job…upervisord\.conf {2}/);
   assert.match(row, /in 60m +held$/, row);
 });

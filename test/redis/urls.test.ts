@@ -50,7 +50,13 @@ describe('Redis URLs', () => {
   });
 
   test('server URLs are parsed as before', () => {
-    assert.deepEqual(redisOptions('redis://u:p@h:1234/3'), { host: 'h', port: 1234, db: 3, username: 'u', password: 'p' });
+    assert.deepEqual(redisOptions('redis://u:p@h:1234/3'), {
+      host: 'h',
+      port: 1234,
+      db: 3,
+      username: 'u',
+      password: 'p',
+    });
     assert.deepEqual(redisOptions('unix:///tmp/r.sock'), { path: '/tmp/r.sock' });
   });
 
