@@ -20,7 +20,7 @@ import { triggerLogsText } from '../client/log-text.js';
 import { readTriggerLogs } from '../client/trigger-log.js';
 import { shownValue } from '../client/redact.js';
 import { runStatus, type RunStatus } from '../jobs/runs.js';
-import { RunStore, type RunEvent } from '../jobs/store.js';
+import { RunStore } from '../jobs/store.js';
 import { TRIGGERS_QUEUE } from '../protocol/index.js';
 import { connect, type RedisClient } from '../redis/connection.js';
 import { listTriggerers, type TriggererInfo } from '../redis/heartbeat.js';
@@ -58,31 +58,13 @@ export interface EndpointOverview extends EndpointRow {
   known: boolean;
 }
 
-/** A job's latest run, as the page shows it. */
-export interface JobRow {
-  name: string;
-  runId: string;
-  active: boolean;
-  host: string;
-  queue: string;
-  step: string;
-  cycle: number;
-  retriggers: number;
-  startedAt: string;
-  referenceTime: string;
-  endedAt?: string;
+/**
+ * A job's latest run, as the page shows it: its status without the job's options (they may name
+ * commands and paths the page has no need to show), the outcome's message and program names bounded.
+ */
+export type JobRow = Omit<RunStatus, 'options' | 'outcome'> & {
   outcome?: { status: string; reason: string; message: string };
-  /** When each limit falls due. */
-  limits: { runtimeEndsAt?: string; endtimeAt?: string; watchDeadline?: string; maxretrigger?: number };
-  programs: { name: string; state: string; pid?: number; exitstatus?: number }[];
-  /** The trigger its watch step deferred, if it watches now. */
-  trigger?: string;
-  stopRequested?: string;
-  /** The last events, newest first. */
-  events: RunEvent[];
-  /** Live workers of its queue. */
-  workers: number;
-}
+};
 
 /** Everything the page shows but the trigger list. */
 export interface Overview {
