@@ -302,4 +302,25 @@ describe('a real Redis Cluster', () => {
       await runs.close();
     }
   });
+
+  test('the status page reads the cluster: its overview lists the live triggerers, with no Redis error', async () => {
+    const paged = await startTriggerer(cluster.url, configPath, ['--metrics-port', '0']);
+    procs.push(paged);
+    const url = /"url":"(http:\/\/127\.0\.0\.1:\d+)".*"msg":"serving the status page/.exec(
+      paged.output(),
+    )?.[1];
+    assert.ok(url, `no status page URL logged:\n${paged.output()}`);
+    const overview = await waitUntil(
+      async () => {
+        const body = (await (await fetch(`${url}/api/overview`)).json()) as {
+          redisError?: string;
+          triggerers: { pid: number }[];
+        };
+        return body.triggerers.some((t) => t.pid === paged.pid) ? body : undefined;
+      },
+      { timeoutMs: 15_000, what: 'the page listing its own triggerer' },
+    );
+    assert.equal(overview.redisError, undefined);
+    assert.ok(!JSON.stringify(overview).includes(PASSWORD));
+  });
 });
