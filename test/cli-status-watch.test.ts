@@ -148,6 +148,42 @@ describe('status --watch', () => {
     assert.ok(!out.includes('hunter2'), 'the password is never shown');
   });
 
+  test('Redis unresponsive for a while under the view: frames say so, then come back once it answers', async () => {
+    const own = await startRedis();
+    try {
+      const child = ownChild(
+        spawn(process.execPath, ['--import', TSX, MAIN, 'status', '--watch', '--interval', '200ms'], {
+          env: { ...process.env, REDIS_URL: own.url },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const frames = (text: string) => text.split('supervisor-triggerer status ·').length - 1;
+      await waitUntil(() => (frames(out) >= 1 ? true : undefined), { timeoutMs: 15_000, what: 'a frame' });
+      process.kill(own.pid, 'SIGSTOP');
+      const stopped = out.length;
+      try {
+        await waitUntil(() => (/^! /m.test(out.slice(stopped)) ? true : undefined), {
+          timeoutMs: 20_000,
+          what: 'a frame that says Redis is away',
+        });
+      } finally {
+        process.kill(own.pid, 'SIGCONT');
+      }
+      const back = out.length;
+      await waitUntil(() => (frames(out.slice(back)) >= 2 ? true : undefined), {
+        timeoutMs: 20_000,
+        what: 'whole frames again once Redis answers',
+      });
+      child.kill('SIGINT');
+      assert.equal(await closed, 0);
+    } finally {
+      await own.stop();
+    }
+  });
+
   test('usage errors: --watch with an id or a filter, --interval without --watch or under 200ms', async () => {
     const env = { REDIS_URL: redis.url };
     const results = await Promise.all([

@@ -42,8 +42,10 @@ export interface TriggerLogs {
  */
 export async function readTriggerLogs(triggerId: string, options: StatusOptions): Promise<TriggerLogs> {
   return RedisCall.run(options.connection, async (call) => {
-    const queue = call.own(new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix: options.prefix }));
-    const key = protocolKeys(options.prefix).triggerLog(triggerId);
+    // The prefix as every SDK call resolves it ('{bull}' on a cluster, a hash tag checked).
+    const prefix = call.prefix(options.prefix);
+    const queue = call.own(new Queue(TRIGGERS_QUEUE, { connection: call.options, prefix }));
+    const key = protocolKeys(prefix).triggerLog(triggerId);
     const [raw, state] = await Promise.all([
       call.redis().lrange(key, -TRIGGER_LOG_LIMITS.maxLines, -1),
       queue.getJobState(triggerId),

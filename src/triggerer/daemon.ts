@@ -299,7 +299,8 @@ export class Triggerer {
           );
         }
       }
-      await this.triggerLogs.close();
+      // Bounded: with Redis away the write would wait for it without end.
+      await within(this.triggerLogs.close(), CLOSE_WAIT_MS);
       await this.handOffs?.close();
       await this.cancels?.close();
       await this.pollers.close();

@@ -20,6 +20,8 @@ export class TriggerLogStore {
   private count = 0;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** Triggers that finished and whose lines are not written yet (they expire later). */
+  private finishedIds = new Set<string>();
   private readonly keys;
 
   constructor(
@@ -57,18 +59,29 @@ export class TriggerLogStore {
 
   /** The trigger finished: its lines are kept for `keepAfterMs` from now. */
   finished(triggerId: string): void {
+    // A line written after this (by the same flush or a later one) keeps the longer expiry too.
+    if (this.finishedIds.size < MAX_BUFFERED) this.finishedIds.add(triggerId);
     void this.flush().then(() =>
-      this.redis()
+      this.connection()
         ?.pexpire(this.keys.triggerLog(triggerId), TRIGGER_LOG_LIMITS.keepAfterMs)
         .catch((error: unknown) => this.onError(error)),
     );
+  }
+
+  /** The connection, or undefined while there is none (or none any more: never a throw). */
+  private connection(): RedisClient | undefined {
+    try {
+      return this.redis();
+    } catch {
+      return undefined;
+    }
   }
 
   /** Writes what is buffered: per trigger, append, cap and set its expiry, in one round trip. */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const redis = this.redis();
+    const redis = this.connection();
     if (redis === undefined) {
       if (this.count > 0) this.timer = setTimeout(() => void this.flush(), FLUSH_MS);
       return this.writing;
@@ -82,7 +95,11 @@ export class TriggerLogStore {
       const key = this.keys.triggerLog(triggerId);
       pipeline.rpush(key, ...lines);
       pipeline.ltrim(key, -TRIGGER_LOG_LIMITS.maxLines, -1);
-      pipeline.pexpire(key, TRIGGER_LOG_LIMITS.keepWhileRunningMs);
+      const finished = this.finishedIds.delete(triggerId);
+      pipeline.pexpire(
+        key,
+        finished ? TRIGGER_LOG_LIMITS.keepAfterMs : TRIGGER_LOG_LIMITS.keepWhileRunningMs,
+      );
     }
     this.writing = this.writing.then(() =>
       pipeline.exec().then(

@@ -213,6 +213,7 @@ async function refuse(ctx: RunContext, job: Job, error: InvalidTriggerRecord): P
   // Kept with the trigger's own log too: the line a task most needs to read back is why it was refused.
   ctx.logger.warn({ triggerId, kind: error.kind, reason: error.message }, 'bad trigger record');
   ctx.triggerLog?.warn({ triggerId, kind: error.kind, reason: error.message }, 'bad trigger record');
+  ctx.triggerFinished?.(triggerId);
   const kept = refusedRecordData(job.data, error);
   if (kept !== undefined) await job.updateData(kept).catch(() => undefined);
   // Its continuation sees a `failed` event (readTriggerEvent), so it counts as one.

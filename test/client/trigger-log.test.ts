@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { map, timer } from 'rxjs';
+import { filter, interval, map, tap, timer } from 'rxjs';
 import { z } from 'zod';
 import { defer, readTriggerLogs, TriggerNotFound, waitFor } from '../../src/client/index.js';
 import { protocolKeys, TRIGGER_LOG_LIMITS } from '../../src/protocol/index.js';
@@ -17,6 +17,7 @@ import { redisOptions } from '../../src/redis/connection.js';
 import { runCli } from '../fixtures/cli.js';
 import { waitUntil } from '../fixtures/processes.js';
 import { startRedis, type RedisHandle } from '../fixtures/redis.js';
+import { within } from '../../src/util/within.js';
 
 const definitions: TriggerDefinition[] = [
   defineTrigger({
@@ -119,4 +120,41 @@ describe("a trigger's own log (real Redis, a triggerer in this process)", () => 
     assert.equal(alone.code, 2);
     assert.match(alone.stderr, /--logs needs a trigger id/);
   });
+});
+
+test('a triggerer closed while Redis is away still closes: its unwritten trigger log lines do not hold it', async () => {
+  const redis = await startRedis();
+  const logger = createLogger({ level: 'info', pretty: false, destination: { write: () => undefined } });
+  const triggerer = new Triggerer({
+    connection: redisOptions(redis.url),
+    registry: {
+      get: (classpath: string) =>
+        classpath === 'test.Forever'
+          ? defineTrigger({
+              classpath: 'test.Forever',
+              kwargs: z.object({}),
+              // A line every 100 ms: some are always buffered, and cannot be written while Redis is away.
+              run: (_, ctx) =>
+                interval(100).pipe(
+                  tap((n) => ctx.logger.info({ n }, 'still watching')),
+                  filter(() => false),
+                  map(() => ({ status: 'fired' as const, payload: {} })),
+                ),
+            })
+          : undefined,
+    },
+    endpoints: await ConnectionResolver.create({ connections: {}, env: {} }),
+    logger,
+  });
+  let closed = false;
+  try {
+    await triggerer.start();
+    await defer({ classpath: 'test.Forever' }, { connection: redis.url, id: 'forever' });
+    await waitUntil(() => (triggerer.metrics.watching > 0 ? true : undefined), { what: 'watching' });
+    await redis.stop();
+    closed = await within(triggerer.close(), 60_000);
+  } finally {
+    if (!closed) await redis.stop().catch(() => undefined);
+  }
+  assert.equal(closed, true, 'close() returned within 60 s');
 });

@@ -196,6 +196,15 @@ describe('a real Redis Cluster', () => {
     assert.ok(!`${result.stdout}${result.stderr}`.includes(PASSWORD));
   });
 
+  test("status ID --logs reads a trigger's own log lines from the cluster, under its {bull} prefix", async () => {
+    const result = await runCli(['status', 'cancel-1', '--logs', '--json'], {
+      env: { REDIS_URL: cluster.url },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const logs = JSON.parse(result.stdout) as { lines: { msg?: string }[] };
+    assert.ok(logs.lines.length > 0, result.stdout);
+  });
+
   test('status --watch reads the cluster with its {bull} prefix: the live triggerers and the triggers', async () => {
     const child = ownChild(
       spawn(process.execPath, ['--import', TSX, MAIN, 'status', '--watch', '--json', '--interval', '300ms'], {
