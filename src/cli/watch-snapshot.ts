@@ -10,7 +10,13 @@ import { runStatus, type RunStatus } from '../jobs/runs.js';
 import { RunStore } from '../jobs/store.js';
 import { TRIGGERS_QUEUE } from '../protocol/index.js';
 import { RedisCall } from '../client/connection.js';
-import { connect, redactRedisUrl, redisConnection, type RedisClient } from '../redis/connection.js';
+import {
+  connect,
+  VIEW_CLIENT_OPTIONS,
+  redactRedisUrl,
+  redisConnection,
+  type RedisClient,
+} from '../redis/connection.js';
 import { prefixFor } from '../redis/prefix.js';
 import { listTriggerers, type TriggererInfo } from '../redis/heartbeat.js';
 
@@ -59,13 +65,7 @@ export class WatchReader {
     // Any kind of Redis the URL names (one server, a Sentinel group, a Cluster) and its prefix.
     const connection = redisConnection(url);
     this.prefix = prefixFor(connection);
-    this.redis = this.call.own(
-      connect(connection, {
-        maxRetriesPerRequest: 1,
-        commandTimeout: 5000,
-        retryStrategy: (times: number) => Math.min(times * 200, 2000),
-      }),
-    );
+    this.redis = this.call.own(connect(connection, VIEW_CLIENT_OPTIONS));
     this.queue = new Queue(TRIGGERS_QUEUE, { connection: this.redis, prefix: this.prefix });
     this.queue.on('error', () => undefined);
     this.store = new RunStore(this.redis, this.prefix);

@@ -141,6 +141,17 @@ export async function findRedisUrl({
 }
 
 /**
+ * Options for a live view's client (`status --watch`, the status page): a read fails within seconds
+ * while Redis is away (the view says so and tries again at its next tick), and the client keeps
+ * reconnecting meanwhile.
+ */
+export const VIEW_CLIENT_OPTIONS = {
+  maxRetriesPerRequest: 1,
+  commandTimeout: 5000,
+  retryStrategy: (times: number) => Math.min(times * 200, 2000),
+} satisfies Partial<RedisOptions>;
+
+/**
  * A new client from BullMQ connection options, of their kind: a duplicate of a given client (a
  * cluster's too), else a server or sentinel client. `extra` are ioredis options; on a cluster those
  * of each node's connection go to its `redisOptions`. With `errors`, the 'error' events ioredis emits

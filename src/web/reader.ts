@@ -22,7 +22,7 @@ import { shownValue } from '../client/redact.js';
 import { runStatus, type RunStatus } from '../jobs/runs.js';
 import { RunStore } from '../jobs/store.js';
 import { TRIGGERS_QUEUE } from '../protocol/index.js';
-import { connect, type RedisClient } from '../redis/connection.js';
+import { connect, VIEW_CLIENT_OPTIONS, type RedisClient } from '../redis/connection.js';
 import { listTriggerers, type TriggererInfo } from '../redis/heartbeat.js';
 import type { LatencyHistory } from '../triggerer/metrics.js';
 import type { EndpointRow } from '../triggerer/program-tables.js';
@@ -248,11 +248,7 @@ export class StatusReader {
     if (!this.redis || !this.queue || !this.store) {
       // A read fails within seconds while Redis is away (the page says so and retries at its next
       // tick) instead of waiting for it without end.
-      const redis = connect(this.connection, {
-        maxRetriesPerRequest: 1,
-        commandTimeout: 5000,
-        retryStrategy: (times: number) => Math.min(times * 200, 2000),
-      });
+      const redis = connect(this.connection, VIEW_CLIENT_OPTIONS);
       redis.on('error', () => undefined); // reported by the reads that fail
       this.redis = redis;
       this.queue = new Queue(TRIGGERS_QUEUE, { connection: redis, prefix: this.view.prefix });
